@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+// relayd — a WebRTC (Cloudflare Calls) → RTMP (MediaMTX) relay for remote guests.
+import PackageDescription
+
+/// One systemLibrary target per C library, found through pkg-config (see Sources/C*/module.modulemap).
+func cLibrary(_ name: String, _ pkgConfig: String, _ apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let cLibraries: [Target] = [
+    cLibrary("CCurl", "libcurl", "libcurl4-openssl-dev"),
+    cLibrary("CMicroHTTPD", "libmicrohttpd", "libmicrohttpd-dev"),
+    cLibrary("COpenSSL", "openssl", "libssl-dev"),
+    cLibrary("CSRTP", "libsrtp2", "libsrtp2-dev"),
+    cLibrary("CX264", "x264", "libx264-dev"),
+    cLibrary("COpus", "opus", "libopus-dev"),
+    cLibrary("CAVCodec", "libavcodec", "libavcodec-dev"),
+    cLibrary("CAVUtil", "libavutil", "libavutil-dev"),
+    cLibrary("CSwScale", "libswscale", "libswscale-dev"),
+]
+let cLibraryDependencies: [Target.Dependency] = cLibraries.map { .target(name: $0.name) }
+
+let package = Package(
+    name: "relayd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "relayd", targets: ["relayd"]),
+        .library(name: "Relay", targets: ["Relay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: cLibraries + [
+        // Typed wrappers for the variadic functions and macros Swift cannot call
+        // (curl_easy_setopt, MHD_start_daemon, opus_*_ctl, x264_encoder_open, …): one file per library.
+        .target(name: "CRelayShim", dependencies: cLibraryDependencies, path: "Sources/CRelayShim"),
+        .target(
+            name: "Relay",
+            dependencies: cLibraryDependencies + [
+                "CRelayShim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(name: "FakeCalls", dependencies: ["Relay", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "FakeMediaMTX", dependencies: ["Relay", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(
+            name: "relayd",
+            dependencies: [
+                "Relay", "FakeCalls", "FakeMediaMTX",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "RelayTests",
+            dependencies: ["Relay", "FakeCalls", "FakeMediaMTX", "CRelayShim"] + cLibraryDependencies,
+            path: "Tests/RelayTests",
+            resources: []
+        ),
+    ]
+)

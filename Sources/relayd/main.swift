@@ -1,0 +1,2 @@
+import Relay
+for lib in LinkedLibraries.all { print("\(lib.name) \(lib.version)") }
