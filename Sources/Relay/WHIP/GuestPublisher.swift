@@ -1,0 +1,63 @@
+import Logging
+
+/// The two-step publish of a guest's offer: `POST /sessions/new`, then
+/// `POST /sessions/{id}/tracks/new` with one `local` track per m-line. Logs lines 1–5 of the
+/// expected sequence the deployment's operators already know.
+struct GuestPublisher: Sendable {
+    let calls: any CallsAPI
+
+    struct Published: Sendable {
+        let sessionId: String
+        let answer: String
+        let tracks: [PublishedGuest.Track]
+    }
+
+    func publish(guestId: String, offer: PreparedGuestOffer, logger: Logger) async throws -> Published {
+        var logger = logger
+        logger[metadataKey: "guest"] = "\(guestId)"
+        logger.info("Creating Cloudflare Calls session for \(guestId) (two-step flow)")
+        let sessionId = try await calls.newSession()
+        logger[metadataKey: "session"] = "\(sessionId)"
+        logger.info("Created empty session: \(sessionId)")
+
+        let tracks = Self.trackNames(for: offer.tracks)
+        let response = try await calls.publish(
+            session: sessionId, offer: offer.sdp,
+            tracks: tracks.map { TrackObject.local($0.name, mid: $0.mid) })
+        guard let answer = response.sessionDescription, answer.type == .answer else {
+            throw PublishFailure.noAnswer(sessionId: sessionId)
+        }
+        let names = Self.pythonList(tracks.map(\.name))
+        logger.info("Added \(tracks.count) tracks to session \(sessionId): \(names)")
+        logger.info("Successfully created session for \(guestId): \(sessionId) with tracks \(names)")
+        return Published(sessionId: sessionId, answer: answer.sdp, tracks: tracks)
+    }
+
+    /// Track names as the deployment always used them: "video" and "audio"; a second m-line of
+    /// the same kind gets a numbered name so names stay unique within the session.
+    static func trackNames(for tracks: [PreparedGuestOffer.Track]) -> [PublishedGuest.Track] {
+        var seen: [String: Int] = [:]
+        return tracks.map { track in
+            let count = seen[track.kind, default: 0] + 1
+            seen[track.kind] = count
+            let name = count == 1 ? track.kind : "\(track.kind)-\(count)"
+            return PublishedGuest.Track(name: name, kind: track.kind, mid: track.mid)
+        }
+    }
+
+    /// `['video', 'audio']`, the way the expected log sequence prints track lists.
+    static func pythonList(_ names: [String]) -> String {
+        "[" + names.map { "'\($0)'" }.joined(separator: ", ") + "]"
+    }
+
+    enum PublishFailure: Error, CustomStringConvertible {
+        case noAnswer(sessionId: String)
+
+        var description: String {
+            switch self {
+            case .noAnswer(let session):
+                "Calls accepted the tracks of session \(session) but returned no SDP answer"
+            }
+        }
+    }
+}
