@@ -5,32 +5,19 @@
 /// packet or an oversized picture drops that picture and every following one until the next
 /// IDR with known SPS/PPS, and raises `keyframeNeeded` so the receiver can send a PLI.
 public struct H264Depacketizer: Sendable {
-    public struct Stats: Sendable, Equatable {
-        public var framesEmitted = 0
-        public var keyframesEmitted = 0
-        /// Pictures with a hole (sequence gap, FU-A without its start, malformed aggregate).
-        public var framesDroppedCorrupt = 0
-        /// Pictures over `maxAccessUnitBytes`.
-        public var framesDroppedOversized = 0
-        /// Intact pictures dropped because they depend on a picture that was lost.
-        public var framesDroppedAwaitingKeyframe = 0
-        public var malformedPackets = 0
-    }
-
     public let maxAccessUnitBytes: Int
-    public private(set) var stats = Stats()
+    public private(set) var stats = DepacketizerStats()
     /// Set when the stream needs an IDR to continue; `takeKeyframeRequest()` clears it.
-    public private(set) var keyframeNeeded = true
+    public var keyframeNeeded: Bool { gate.keyframeNeeded }
+    private var gate = DecodabilityGate()
 
     private var buffer: [UInt8] = []
-    private var timestamp: UInt32?
-    private var lastSequence: UInt64?
+    private var boundary = PictureBoundary()
     private var corrupt = false
     private var oversized = false
     private var fuLengthOffset: Int?
     private var hasIDR = false
     private var hasReference = false
-    private var awaitingKeyframe = true
     private var sps: [UInt8]?
     private var pps: [UInt8]?
     private var parameterSetsChanged = false
@@ -40,10 +27,7 @@ public struct H264Depacketizer: Sendable {
         buffer.reserveCapacity(64 * 1024)
     }
 
-    public mutating func takeKeyframeRequest() -> Bool {
-        defer { keyframeNeeded = false }
-        return keyframeNeeded
-    }
+    public mutating func takeKeyframeRequest() -> Bool { gate.takeKeyframeRequest() }
 
     /// Feeds one RTP packet's payload. Returns the picture this packet completed, if any (on the
     /// marker bit, or the previous picture when the timestamp moves on without one).
@@ -51,15 +35,14 @@ public struct H264Depacketizer: Sendable {
                               sequence: UInt64, marker: Bool) -> H264AccessUnit? {
         // Any hole means lost data: the picture in progress (if the packets were its tail) and
         // the one starting now (its head, or a whole picture it depends on) are both damaged.
-        let gap = lastSequence.map { sequence != $0 &+ 1 } ?? false
+        let step = boundary.observe(sequence: sequence, timestamp: rtpTimestamp)
         var completed: H264AccessUnit?
-        if let current = timestamp, current != rtpTimestamp {
-            if gap { corrupt = true }
+        if step.finishesPrevious {
+            if step.gap { corrupt = true }
             completed = finishPicture()
         }
-        if gap { corrupt = true }
-        lastSequence = sequence
-        timestamp = rtpTimestamp
+        if step.gap { corrupt = true }
+        boundary.begin(timestamp: rtpTimestamp)
         append(payload: payload)
         if marker {
             let finished = finishPicture()
@@ -188,43 +171,22 @@ public struct H264Depacketizer: Sendable {
     private mutating func finishPicture() -> H264AccessUnit? {
         defer {
             buffer.removeAll(keepingCapacity: true)
-            timestamp = nil
+            boundary.end()
             corrupt = false
             oversized = false
             fuLengthOffset = nil
             hasIDR = false
             hasReference = false
         }
-        guard let rtpTimestamp = timestamp else { return nil }
+        guard let rtpTimestamp = boundary.timestamp else { return nil }
         if fuLengthOffset != nil { corrupt = true }  // the FU-A's end was lost
-        if oversized {
-            stats.framesDroppedOversized += 1
-            return dropAndAwaitKeyframe()
-        }
-        if corrupt || buffer.isEmpty {
-            stats.framesDroppedCorrupt += 1
-            return dropAndAwaitKeyframe()
-        }
-        if awaitingKeyframe {
-            guard hasIDR, sps != nil, pps != nil else {
-                stats.framesDroppedAwaitingKeyframe += 1
-                keyframeNeeded = true
-                return nil
-            }
-            awaitingKeyframe = false
-        }
+        let verdict = gate.judge(corrupt: corrupt || buffer.isEmpty, oversized: oversized, isKeyframe: hasIDR,
+                                 canStartDecoding: sps != nil && pps != nil, stats: &stats)
+        guard verdict == .emit else { return nil }
         let unit = H264AccessUnit(rtpTimestamp: rtpTimestamp, avcc: buffer, isKeyframe: hasIDR,
                                   isReference: hasReference || hasIDR, sps: sps, pps: pps,
                                   parameterSetsChanged: parameterSetsChanged)
         parameterSetsChanged = false
-        stats.framesEmitted += 1
-        if hasIDR { stats.keyframesEmitted += 1 }
         return unit
-    }
-
-    private mutating func dropAndAwaitKeyframe() -> H264AccessUnit? {
-        awaitingKeyframe = true
-        keyframeNeeded = true
-        return nil
     }
 }
