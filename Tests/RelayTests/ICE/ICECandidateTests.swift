@@ -64,7 +64,10 @@ import Testing
         // 2^32·MIN + 2·MAX + (G > D)
         #expect(ICECandidate.pairPriority(controlling: 10, controlled: 20) == (10 << 32) + 40)
         #expect(ICECandidate.pairPriority(controlling: 20, controlled: 10) == (10 << 32) + 41)
-        #expect(ICECandidate.pairPriority(controlling: .max, controlled: .max) == (UInt64(UInt32.max) << 32) + 2 * UInt64(UInt32.max))
+        let top = ICECandidate.priority(kind: .host, localPreference: 65535, component: 1)
+        #expect(ICECandidate.pairPriority(controlling: top, controlled: top) == (UInt64(top) << 32) + 2 * UInt64(top))
+        // Out-of-range values from a hostile peer wrap rather than trap.
+        _ = ICECandidate.pairPriority(controlling: .max, controlled: .max)
     }
 }
 

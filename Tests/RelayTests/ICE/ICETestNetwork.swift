@@ -144,8 +144,13 @@ extension ICETestNetwork {
         let bConfig = ICEConfiguration(mode: peerMode, localCredentials: bCredentials, tieBreaker: bTieBreaker, randomSeed: seed &* 17 &+ 3)
         var a = ICEAgent(configuration: aConfig)
         var b = ICEAgent(configuration: bConfig)
-        for address in aAddresses { a.addLocalAddress(address) }
-        for address in bAddresses { b.addLocalAddress(address) }
+        // Each side's own candidates carry the priorities the other side learns from its SDP.
+        for (index, address) in aAddresses.enumerated() {
+            a.addLocalCandidate(.host(address, localPreference: UInt16(65535 - index)))
+        }
+        for (index, address) in bAddresses.enumerated() {
+            b.addLocalCandidate(.host(address, localPreference: UInt16(65535 - index)))
+        }
         a.setRemoteCredentials(ICECredentials(ufrag: bCredentials.ufrag, password: aKnowsPassword ?? bCredentials.password))
         b.setRemoteCredentials(aCredentials)
         for (index, address) in bAddresses.enumerated() {

@@ -59,11 +59,12 @@ public struct ICECandidate: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// RFC 8445 §6.1.2.3: 2^32·MIN(G,D) + 2·MAX(G,D) + (G>D ? 1 : 0), G = the controlling
-    /// agent's candidate priority, D = the controlled agent's.
+    /// agent's candidate priority, D = the controlled agent's. Real priorities are below 2^31,
+    /// where this fits in 64 bits; a hostile peer's larger values wrap instead of trapping.
     public static func pairPriority(controlling: UInt32, controlled: UInt32) -> UInt64 {
         let g = UInt64(controlling)
         let d = UInt64(controlled)
-        return (min(g, d) << 32) + 2 * max(g, d) + (g > d ? 1 : 0)
+        return (min(g, d) << 32) &+ 2 &* max(g, d) &+ (g > d ? 1 : 0)
     }
 
     /// A host candidate for a local socket address. IPv6 gets a slightly lower local preference
@@ -120,7 +121,7 @@ extension ICECandidate {
     /// whitespace; unknown trailing extensions are kept.
     public init(parsing line: some StringProtocol) throws(ICECandidateParseError) {
         var text = Substring(line).drop { $0 == " " || $0 == "\t" }
-        while let last = text.last, last == "\r" || last == "\n" || last == " " { text = text.dropLast() }
+        while let last = text.last, last.isNewline || last == " " || last == "\t" { text = text.dropLast() }
         if text.hasPrefix("a=") { text = text.dropFirst(2) }
         if text.lowercased().hasPrefix("candidate:") {
             text = text.dropFirst("candidate:".count)
