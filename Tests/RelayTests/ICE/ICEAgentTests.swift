@@ -210,4 +210,58 @@ import Testing
         #expect(agent.statistics.malformed == 2)
         #expect(agent.pollTransmit() == nil && agent.pollEvent() == nil)
     }
+
+    @Test func wildcardBoundSocketStillMatchesTheCheck() throws {
+        let relayCredentials = ICECredentials(ufrag: "relay", password: "relaypassword0123456789")
+        let sfuCredentials = ICECredentials(ufrag: "sfu1", password: "sfupassword0123456789ab")
+        var relay = ICEAgent(configuration: ICEConfiguration(mode: .controlling, localCredentials: relayCredentials, randomSeed: 2))
+        var sfu = ICEAgent(configuration: ICEConfiguration(mode: .lite, localCredentials: sfuCredentials, randomSeed: 3))
+        relay.addLocalAddress(relayV4)
+        relay.setRemoteCredentials(sfuCredentials)
+        relay.addRemoteCandidate(.host(sfuV4))
+        let now = ContinuousClock.now
+        relay.handleTimeout(now: now)
+        let firstTransmit = relay.pollTransmit()
+        let check = try #require(firstTransmit)
+        #expect(ICEAgent.targetUfrag(ofRequest: check.bytes) == "sfu1")
+        // The SFU's socket is bound to 0.0.0.0:3478 and cannot tell which address was hit.
+        sfu.handle(datagram: check.bytes, from: check.source, to: SocketAddress(ipv4: 0, 0, 0, 0, port: 3478), now: now)
+        let sfuTransmit = sfu.pollTransmit()
+        let answer = try #require(sfuTransmit)
+        #expect(ICEAgent.targetUfrag(ofRequest: answer.bytes) == nil)  // a response, not a request
+        #expect(drain(&sfu) == [.selectedPair(local: SocketAddress(ipv4: 0, 0, 0, 0, port: 3478), remote: relayV4), .connected])
+        // The relay's socket is wildcard-bound too.
+        relay.handle(datagram: answer.bytes, from: sfuV4, to: SocketAddress(ip: "0.0.0.0", port: 50000)!,
+                     now: now + .milliseconds(10))
+        #expect(drain(&relay) == [.selectedPair(local: relayV4, remote: sfuV4), .connected])
+    }
+
+    @Test func checksAreAuthenticatedAndCarryTheRoleAttributes() throws {
+        var net = ICETestNetwork.pair(peerMode: .lite, aAddresses: [relayV4], bAddresses: [sfuV4], aTieBreaker: 77)
+        net.a.handleTimeout(now: net.now)
+        let firstTransmit = net.a.pollTransmit()
+        let check = try #require(firstTransmit)
+        let decoded = try STUNMessage.decode(check.bytes)
+        #expect(decoded.message.username == "sfu1:relay")
+        #expect(decoded.message.iceControlling == 77)
+        #expect(decoded.message.hasUseCandidate)
+        #expect(decoded.message.priority == ICECandidate.priority(kind: .peerReflexive))
+        #expect(decoded.isIntegrityValid(key: STUNMessage.shortTermKey(password: "sfupassword0123456789ab")))
+        #expect(decoded.isFingerprintValid)
+        // A check with the wrong ufrag is refused with 401 and changes nothing.
+        var forged = decoded.message
+        forged.attributes = [.username("other:relay"), .useCandidate]
+        net.b.handle(datagram: forged.encode(integrityKey: STUNMessage.shortTermKey(password: "sfupassword0123456789ab")),
+                     from: relayV4, to: sfuV4, now: net.now)
+        let refusalTransmit = net.b.pollTransmit()
+        let refusal = try STUNMessage.decode(try #require(refusalTransmit).bytes)
+        #expect(refusal.message.errorCode?.code == 401)
+        #expect(drain(&net.b).isEmpty && net.b.state == .new)
+    }
+}
+
+func drain(_ agent: inout ICEAgent) -> [ICEEvent] {
+    var events: [ICEEvent] = []
+    while let event = agent.pollEvent() { events.append(event) }
+    return events
 }

@@ -3,9 +3,12 @@ extension ICEAgent {
     /// Feeds one received datagram (the driver demultiplexes by first byte, RFC 7983; anything
     /// that is not a well-formed STUN message is counted and dropped). `to` is the local address
     /// it arrived on.
-    public mutating func handle(datagram: [UInt8], from remote: SocketAddress, to local: SocketAddress, now: Instant) {
+    /// A socket bound to the wildcard address may pass `0.0.0.0:port` / `[::]:port` as `to`;
+    /// it then stands for the local candidate of that family and port.
+    public mutating func handle(datagram: [UInt8], from remote: SocketAddress, to receivedOn: SocketAddress, now: Instant) {
         guard state != .closed else { return }
         lastNow = now
+        let local = resolveLocal(receivedOn)
         let decoded: DecodedSTUNMessage
         do {
             decoded = try STUNMessage.decode(datagram)
@@ -26,6 +29,24 @@ extension ICEAgent {
         case .indication:
             break  // Binding indications are keepalives; nothing to do.
         }
+    }
+
+    func resolveLocal(_ address: SocketAddress) -> SocketAddress {
+        guard address.isUnspecified else { return address }
+        return localCandidates.first { $0.address.family == address.family && $0.address.port == address.port }?.address
+            ?? address
+    }
+
+    /// The local ufrag a Binding request is addressed to (the part of USERNAME before ':'), so a
+    /// server with one socket for many agents (an SFU) can pick the agent. Nil for anything else.
+    public static func targetUfrag(ofRequest datagram: [UInt8]) -> String? {
+        guard STUNMessage.looksLikeSTUN(datagram),
+              let decoded = try? STUNMessage.decode(datagram),
+              decoded.message.messageClass == .request,
+              let username = decoded.message.username,
+              let colon = username.firstIndex(of: ":")
+        else { return nil }
+        return String(username[..<colon])
     }
 
     // MARK: requests

@@ -77,7 +77,12 @@ public struct ICEAgent: Sendable {
         guard candidate.component == 1, candidate.transport == "udp" else { return }
         if let index = remoteCandidates.firstIndex(where: { $0.address == candidate.address }) {
             // A signalled candidate replaces a peer-reflexive one learned from a check.
-            if remoteCandidates[index].kind == .peerReflexive { remoteCandidates[index] = candidate }
+            if remoteCandidates[index].kind == .peerReflexive {
+                remoteCandidates[index] = candidate
+                for pairIndex in pairs.indices where pairs[pairIndex].remote.address == candidate.address {
+                    pairs[pairIndex].remote = candidate
+                }
+            }
             return
         }
         remoteCandidates.append(candidate)
@@ -130,7 +135,11 @@ public struct ICEAgent: Sendable {
         if state == .new, mode != .lite, remoteCredentials != nil, !pairs.isEmpty { state = .checking }
 
         // Retransmissions and timeouts.
-        let due = transactions.values.filter { $0.nextEvent <= now }.sorted { $0.nextEvent < $1.nextEvent }
+        // Sorted with a tie-break on the id: dictionary order differs between processes, and a
+        // seeded run must send the same datagrams in the same order every time.
+        let due = transactions.values.filter { $0.nextEvent <= now }.sorted {
+            ($0.nextEvent, $0.id.high, $0.id.low) < ($1.nextEvent, $1.id.high, $1.id.low)
+        }
         for transaction in due { advance(transaction, now: now) }
 
         // One paced check.

@@ -129,6 +129,9 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// 0.0.0.0 or :: (a socket bound to every interface).
+    public var isUnspecified: Bool { high == 0 && low == 0 }
+
     public var isLoopback: Bool {
         switch family {
         case .ipv4: return low >> 24 == 127
