@@ -27,13 +27,10 @@ public struct STUNMessage: Hashable, Sendable {
 
     /// RFC 7983: a datagram whose first byte is 0–3 may be STUN. This also checks the cookie.
     public static func looksLikeSTUN<Bytes: Collection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
-        guard bytes.count >= headerLength else { return false }
-        var iterator = bytes.makeIterator()
-        var header: [UInt8] = []
-        header.reserveCapacity(8)
-        for _ in 0..<8 { if let byte = iterator.next() { header.append(byte) } }
-        let cookie = UInt32(header[4]) << 24 | UInt32(header[5]) << 16 | UInt32(header[6]) << 8 | UInt32(header[7])
-        return header[0] & 0xC0 == 0 && cookie == magicCookie
+        guard bytes.count >= headerLength, let first = bytes.first, first & 0xC0 == 0 else { return false }
+        var cookie: UInt32 = 0
+        for byte in bytes.dropFirst(4).prefix(4) { cookie = cookie << 8 | UInt32(byte) }
+        return cookie == magicCookie
     }
 
     // MARK: accessors for the attributes ICE uses (first occurrence wins)
