@@ -110,7 +110,8 @@ public enum ICECandidateParseError: Error, Hashable, Sendable, CustomStringConve
         case .missingField(let field): return "ICE candidate: the \(field) field is missing"
         case .badNumber(let field, let value): return "ICE candidate: \(field) '\(value.prefix(40))' is not a valid number"
         case .unresolvedHostname(let host):
-            return "ICE candidate: address '\(host.prefix(80))' is a host name, not an IP (mDNS candidates need resolving first)"
+            return "ICE candidate: address '\(host.prefix(80))' is not an IP literal "
+                + "(mDNS '.local' names need resolving first; IPv6 zone ids are not supported)"
         case .unknownType(let type): return "ICE candidate: unknown candidate type '\(type.prefix(20))'"
         }
     }
