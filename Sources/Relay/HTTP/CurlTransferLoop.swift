@@ -12,7 +12,14 @@ final class CurlTransferLoop: Sendable {
         var submissions: [CurlSubmission] = []
         var shuttingDown = false
         /// Set by the loop thread once the multi handle exists, cleared before it is freed.
-        var multi: UnsafeMutableRawPointer?
+        var multi: WakeTarget?
+    }
+
+    /// The multi handle as other threads may use it: only for `curl_multi_wakeup`, only under
+    /// the inbox lock, and only while `Inbox.multi` holds it (the loop clears it before freeing).
+    private struct WakeTarget: @unchecked Sendable {
+        let multi: UnsafeMutableRawPointer
+        func wake() { curl_multi_wakeup(multi) }
     }
 
     private let inbox = Mutex(Inbox())
@@ -29,7 +36,7 @@ final class CurlTransferLoop: Sendable {
         let refused = inbox.withLock { inbox -> CurlSubmission? in
             if inbox.shuttingDown { return submission }
             inbox.submissions.append(submission)
-            if let multi = inbox.multi { curl_multi_wakeup(multi) }
+            inbox.multi?.wake()
             return nil
         }
         refused?.continuation.resume(throwing: HTTPClientError(kind: .transport, detail: "HTTP client was shut down"))
@@ -37,14 +44,14 @@ final class CurlTransferLoop: Sendable {
 
     func wake() {
         inbox.withLock { inbox in
-            if let multi = inbox.multi { curl_multi_wakeup(multi) }
+            inbox.multi?.wake()
         }
     }
 
     func shutdown() {
         inbox.withLock { inbox in
             inbox.shuttingDown = true
-            if let multi = inbox.multi { curl_multi_wakeup(multi) }
+            inbox.multi?.wake()
         }
     }
 
@@ -61,7 +68,8 @@ final class CurlTransferLoop: Sendable {
             failForever(HTTPClientError(kind: .transport, detail: "curl_multi_init failed (out of memory?)"))
             return
         }
-        inbox.withLock { $0.multi = multi }
+        let target = WakeTarget(multi: multi)
+        inbox.withLock { $0.multi = target }
         var active: [UnsafeMutableRawPointer: Active] = [:]
 
         while true {

@@ -44,21 +44,31 @@ public final class MicroHTTPServer: Sendable {
         self.daemon = Mutex(owned)
     }
 
-    deinit { stop() }
+    deinit { stop(gracePeriod: .zero) }
 
     /// Requests received and not yet finished (parked in a handler or being sent).
     public var requestsInFlight: Int { core.exchangesAlive.load(ordering: .relaxed) }
 
-    /// Stops listening, answers requests still in their handler with 503 and closes every
-    /// connection. Idempotent; handlers still running finish into the void.
-    public func stop() {
+    /// Stops accepting connections, answers requests still in their handler with 503
+    /// (`Retry-After: 1`), lets requests already answered finish sending for up to
+    /// `gracePeriod`, then closes every connection. Idempotent; handlers still running finish
+    /// into the void. Blocks the calling thread for at most `gracePeriod` (plus joining the
+    /// polling thread): call it at shutdown, not per request.
+    public func stop(gracePeriod: Duration = .seconds(1)) {
         daemon.withLock { owned in
-            guard let current = owned else { return }
-            owned = nil
+            guard let current = owned.take() else { return }
             for connection in core.stopAndReleaseParked() {
                 MHD_resume_connection(connection.pointer)
             }
+            // Refuse new connections while the last answers go out. The listening socket is
+            // ours to close, but only after MHD_stop_daemon (its thread may still use it).
+            let listener = MHD_quiesce_daemon(current.daemon)
+            let deadline = ContinuousClock.now + gracePeriod
+            while core.exchangesAlive.load(ordering: .relaxed) > 0, ContinuousClock.now < deadline {
+                usleep(2_000)
+            }
             MHD_stop_daemon(current.daemon)
+            if listener >= 0 { close(listener) }
             current.free()
         }
     }
@@ -109,7 +119,7 @@ private struct OwnedDaemon: ~Copyable {
             UInt32(configuration.connectionLimit), UInt32(configuration.connectionTimeoutSeconds),
             certificate, key,
             { cls, connection, url, method, _, uploadData, uploadSize, context in
-                guard let cls, let connection, let url, let method, let uploadSize, let context else { return MHD_NO }
+                guard let cls, let connection, let url, let method, let uploadSize, let context else { return .NO }
                 return Unmanaged<MicroHTTPServerCore>.fromOpaque(cls).takeUnretainedValue()
                     .access(connection: connection, url: url, method: method, uploadData: uploadData,
                             uploadSize: uploadSize, context: context)
@@ -121,8 +131,8 @@ private struct OwnedDaemon: ~Copyable {
             }, coreRef,
             logSink, &failure)
         guard let started else {
-            free(certificate)
-            free(key)
+            Foundation.free(certificate)
+            Foundation.free(key)
             logSink.deallocate()
             let reason = core.lastLogLine() ?? "no reason logged"
             switch failure {
@@ -185,12 +195,12 @@ final class MicroHTTPServerCore: Sendable {
             // First call: the headers are in, no body yet.
             let exchange = Exchange(owner: self)
             context.pointee = Unmanaged.passRetained(exchange).toOpaque()
-            if let declared = Self.lookup(connection, MHD_HEADER_KIND, "Content-Length").flatMap({ Int($0) }),
+            if let declared = Self.lookup(connection, .HEADER_KIND, "Content-Length").flatMap({ Int($0) }),
                declared > maxBodyBytes {
                 exchange.phase = .answered
                 return Self.queue(tooLarge, on: connection)
             }
-            return MHD_YES
+            return .YES
         }
         let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeUnretainedValue()
 
@@ -206,12 +216,12 @@ final class MicroHTTPServerCore: Sendable {
                     exchange.body.append(UnsafeRawPointer(uploadData).assumingMemoryBound(to: UInt8.self), count: size)
                 }
             case .discarding(let bytes):
-                guard bytes + size <= discardLimit else { return MHD_NO }
+                guard bytes + size <= discardLimit else { return .NO }
                 exchange.phase = .discarding(bytes: bytes + size)
             case .parked, .answered:
                 break
             }
-            return MHD_YES
+            return .YES
         }
 
         switch exchange.phase {
@@ -225,7 +235,7 @@ final class MicroHTTPServerCore: Sendable {
             let answer = suspended.withLock { $0.takeAnswer(id) }
             return Self.queue(answer ?? Self.lostAnswer, on: connection)
         case .answered:
-            return MHD_NO
+            return .NO
         }
     }
 
@@ -244,13 +254,13 @@ final class MicroHTTPServerCore: Sendable {
         }
         var address = [CChar](repeating: 0, count: 64)
         let remote = relay_mhd_client_address(connection, &address, address.count) == 1
-            ? String(cString: address) : nil
+            ? String(decoding: address.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
         var query: [String: String] = [:]
-        for (name, value) in Self.values(connection, MHD_GET_ARGUMENT_KIND) where query[name] == nil {
+        for (name, value) in Self.values(connection, .GET_ARGUMENT_KIND) where query[name] == nil {
             query[name] = value
         }
         var headers = HTTPHeaders()
-        for (name, value) in Self.values(connection, MHD_HEADER_KIND) { headers.add(name, value) }
+        for (name, value) in Self.values(connection, .HEADER_KIND) { headers.add(name, value) }
         let request = HTTPRequest(method: String(cString: method), path: String(cString: url), query: query,
                                   headers: headers, body: exchange.body, remoteAddress: remote)
         exchange.body = Data()
@@ -264,7 +274,7 @@ final class MicroHTTPServerCore: Sendable {
         guard parked else {
             // stop() began between the check above and the suspend: nobody else resumes it.
             MHD_resume_connection(connection)
-            return MHD_YES
+            return .YES
         }
         let handler = self.handler
         Task.detached { [self] in
@@ -273,7 +283,7 @@ final class MicroHTTPServerCore: Sendable {
                 MHD_resume_connection(connection.pointer)
             }
         }
-        return MHD_YES
+        return .YES
     }
 
     // MARK: Helpers (polling thread)
@@ -294,9 +304,9 @@ final class MicroHTTPServerCore: Sendable {
         let made = response.body.withUnsafeBytes { bytes -> OpaquePointer? in
             // MUST_COPY: libmicrohttpd takes its own copy, the Data can go away.
             MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress),
-                                            MHD_RESPMEM_MUST_COPY)
+                                            .RESPMEM_MUST_COPY)
         }
-        guard let made else { return MHD_NO }
+        guard let made else { return .NO }
         defer { MHD_destroy_response(made) }
         for (name, value) in response.headers {
             // libmicrohttpd computes Content-Length itself and refuses a second one.
@@ -315,10 +325,10 @@ final class MicroHTTPServerCore: Sendable {
         var collected: [(String, String)] = []
         withUnsafeMutablePointer(to: &collected) { sink in
             _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
-                guard let cls, let key else { return MHD_YES }
+                guard let cls, let key else { return .YES }
                 cls.assumingMemoryBound(to: [(String, String)].self).pointee
                     .append((String(cString: key), value.map { String(cString: $0) } ?? ""))
-                return MHD_YES
+                return .YES
             }, sink)
         }
         return collected

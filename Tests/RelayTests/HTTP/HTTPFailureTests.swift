@@ -119,11 +119,11 @@ import Testing
         try await HTTPTestSupport.waitUntil("five handlers running") { entered.count == 5 }
         server.stop()
         for request in requests {
-            switch await request.result {
-            case .success(let response): #expect(response.status == 503)
-            case .failure(let error): #expect(error is HTTPClientError)
-            }
+            let response = try await request.value
+            #expect(response.status == 503)
+            #expect(response.headers["Retry-After"] == "1")
         }
+        #expect(server.requestsInFlight == 0)
         gate.open() // handlers finish into the void
         server.stop() // idempotent
         await #expect(throws: HTTPClientError.self) {

@@ -140,12 +140,54 @@ import Testing
             #expect(response.status == 200)
             #expect(response.body.count == n)
         }
+        // Clients come and go too: each owns a thread, a multi handle and its wake-up sockets.
+        for _ in 0..<50 {
+            let shortLived = try CurlHTTPClient()
+            #expect(try await shortLived.send(HTTPClientRequest(method: "GET", url: url)).status == 200)
+        }
         try await HTTPTestSupport.waitUntil("server to free every request") { server.requestsInFlight == 0 }
         // At most one kept-alive connection, seen from both ends.
         try await HTTPTestSupport.waitUntil("closed connections to go") { HTTPTestSupport.liveTCPSockets(port: server.port) <= 2 }
+        // Other suites run in parallel in this process, hence slack; a per-request or per-client
+        // leak would add 100 or more.
+        try? await HTTPTestSupport.waitUntil("descriptors to settle") { HTTPTestSupport.openFileDescriptors() - before < 40 }
         let after = HTTPTestSupport.openFileDescriptors()
-        // Other suites run in parallel in this process, hence slack; a per-request leak would
-        // add 100 or more.
         #expect(after - before < 40, "open descriptors went from \(before) to \(after)")
+    }
+
+    @Test func garbageFromClientsNeverHurtsTheServer() async throws {
+        let calls = Counter()
+        let server = try MicroHTTPServer(configuration: .init(connectionTimeoutSeconds: 2)) { _ in
+            calls.increment()
+            return HTTPResponse(status: 200)
+        }
+        defer { server.stop() }
+        var generator = SeededGenerator(seed: 0x5EED)
+        let hostile: [[UInt8]] = [
+            Array("GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 100_000))\r\n\r\n".utf8),
+            Array("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n".utf8),
+            Array("GET /\u{0}\u{ff}\u{fe} HTTP/1.1\r\nHost: x\r\n\r\n".utf8),
+            Array("GET /%00%ff%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n".utf8),
+        ] + (0..<30).map { _ in (0..<Int.random(in: 1...2000, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) } }
+        for bytes in hostile {
+            let raw = try RawTCPClient(port: server.port)
+            raw.send(bytes)
+        }
+        let ok = try await CurlHTTPClient().send(HTTPClientRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/fine"))
+        #expect(ok.status == 200)
+        try await HTTPTestSupport.waitUntil("hostile requests to be freed") { server.requestsInFlight == 0 }
+    }
+}
+
+/// Deterministic randomness for the hostile-input loop (SplitMix64).
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
