@@ -45,14 +45,15 @@ public final class CurlHTTPClient: HTTPClient {
     public func send(_ request: HTTPClientRequest) async throws -> HTTPResponse {
         try Task.checkCancellation()
         let cancel = CurlCancelFlag()
-        let loop = self.loop
+        // Both closures use `self` (not just the loop) so a caller that drops the client while
+        // the request is in flight does not shut the loop down under it.
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                loop.submit(CurlSubmission(request: request, cancel: cancel, continuation: continuation))
+                self.loop.submit(CurlSubmission(request: request, cancel: cancel, continuation: continuation))
             }
         } onCancel: {
             cancel.raise()
-            loop.wake()
+            self.loop.wake()
         }
     }
 }

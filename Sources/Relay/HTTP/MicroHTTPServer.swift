@@ -23,6 +23,9 @@ import Synchronization
 ///   therefore first marks the server stopping and resumes every parked connection with a
 ///   503, and requests that complete afterwards are answered 503 without parking (the check
 ///   sits under the same lock, after the suspend, so no request slips between the two).
+///   A handler Task that already took its connection out of the bookkeeping may be just
+///   about to resume it; `stop()` waits for such in-progress resumes before stopping the
+///   daemon, so no resume ever lands on a freed connection.
 ///   `MHD_stop_daemon` then joins the polling thread and closes every connection, calling the
 ///   completed callback, which frees each Exchange.
 /// - No lock is ever held across a libmicrohttpd call made from the polling thread, and
@@ -60,6 +63,7 @@ public final class MicroHTTPServer: Sendable {
             for connection in core.stopAndReleaseParked() {
                 MHD_resume_connection(connection.pointer)
             }
+            core.waitForResumesInProgress()
             // Refuse new connections while the last answers go out. The listening socket is
             // ours to close, but only after MHD_stop_daemon (its thread may still use it).
             let listener = MHD_quiesce_daemon(current.daemon)
@@ -177,13 +181,19 @@ final class MicroHTTPServerCore: Sendable {
 
     func log(_ message: String) {
         recentLog.withLock { $0 = message }
-        logger.warning("libmicrohttpd: \(message)")
+        logger.info("libmicrohttpd: \(message)")
     }
 
     func lastLogLine() -> String? { recentLog.withLock { $0 } }
 
     func stopAndReleaseParked() -> [SuspendedConnection] {
         suspended.withLock { $0.stopAndReleaseAll(answering: Self.shuttingDown) }
+    }
+
+    /// After `stopAndReleaseParked`: waits out handler tasks that are inside their
+    /// MHD_resume_connection call right now (a few instructions; no new ones can start).
+    func waitForResumesInProgress() {
+        while suspended.withLock({ $0.resumesInProgress }) > 0 { sched_yield() }
     }
 
     // MARK: Polling-thread callbacks
@@ -281,6 +291,7 @@ final class MicroHTTPServerCore: Sendable {
             let response = await handler(request)
             if let connection = suspended.withLock({ $0.answer(id, with: response) }) {
                 MHD_resume_connection(connection.pointer)
+                suspended.withLock { $0.resumeDone() }
             }
         }
         return .YES

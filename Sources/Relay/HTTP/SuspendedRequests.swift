@@ -11,6 +11,10 @@ struct SuspendedRequests<Connection> {
     private var nextID: UInt64 = 0
     private var parked: [UInt64: Connection] = [:]
     private var answers: [UInt64: HTTPResponse] = [:]
+    /// Connections handed out by `answer` whose resume call has not returned yet. The daemon
+    /// must not be stopped while one is pending: the connection would still be suspended
+    /// (libmicrohttpd aborts) or already freed when the resume lands.
+    private(set) var resumesInProgress = 0
 
     /// Requests parked or answered but not yet collected.
     var count: Int { parked.count + answers.count }
@@ -33,11 +37,17 @@ struct SuspendedRequests<Connection> {
     }
 
     /// The handler finished. Returns the connection to resume, or nil when `stop()` (or the
-    /// connection's end) got there first and the answer is no longer wanted.
+    /// connection's end) got there first and the answer is no longer wanted. A caller that gets
+    /// a connection must call `resumeDone()` once its resume call has returned.
     mutating func answer(_ id: UInt64, with response: HTTPResponse) -> Connection? {
         guard let connection = parked.removeValue(forKey: id) else { return nil }
         answers[id] = response
+        resumesInProgress += 1
         return connection
+    }
+
+    mutating func resumeDone() {
+        resumesInProgress -= 1
     }
 
     /// Stopping: every parked request gets `response`; returns the connections to resume.

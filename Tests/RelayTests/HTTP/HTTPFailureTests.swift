@@ -131,6 +131,34 @@ import Testing
         }
     }
 
+    @Test func stopRacingHandlerAnswersNeverCrashes() async throws {
+        let client = try CurlHTTPClient()
+        for round in 0..<10 {
+            let gate = Gate()
+            let entered = Counter()
+            let server = try MicroHTTPServer(configuration: .init()) { _ in
+                entered.increment()
+                await gate.wait()
+                return HTTPResponse(status: 200)
+            }
+            let port = server.port
+            let requests = (0..<20).map { _ in
+                Task { try await client.send(HTTPClientRequest(method: "GET", url: "http://127.0.0.1:\(port)/race")) }
+            }
+            try await HTTPTestSupport.waitUntil("twenty handlers running") { entered.count == 20 }
+            // Answers and shutdown collide: every request ends as 200, 503 or a transport error.
+            async let stopped: Void = Task.detached { server.stop(gracePeriod: .milliseconds(round % 2 == 0 ? 0 : 200)) }.value
+            gate.open()
+            await stopped
+            for request in requests {
+                switch await request.result {
+                case .success(let response): #expect([200, 503].contains(response.status))
+                case .failure(let error): #expect(error is HTTPClientError)
+                }
+            }
+        }
+    }
+
     @Test func badHostAndBusyPortAreReported() throws {
         let handler: HTTPHandler = { _ in HTTPResponse(status: 200) }
         let badHost = #expect(throws: HTTPServerError.self) {
