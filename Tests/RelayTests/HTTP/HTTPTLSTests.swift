@@ -32,6 +32,29 @@ import Testing
         #expect(plain != nil)
     }
 
+    /// The client hangs up while the server is still writing (TLS and plain): the server must
+    /// not die of SIGPIPE and must keep serving.
+    @Test(arguments: [true, false])
+    func clientHangingUpMidResponseIsHarmless(tls useTLS: Bool) async throws {
+        let tls = useTLS ? try HTTPTestSupport.selfSignedCertificate() : nil
+        let big = Data(count: 8 << 20)
+        let server = try MicroHTTPServer(configuration: .init(tls: tls)) { request in
+            HTTPResponse(status: 200, body: request.path == "/big" ? big : Data("small".utf8))
+        }
+        defer { server.stop() }
+        let scheme = useTLS ? "https" : "http"
+        let client = try CurlHTTPClient(configuration: .init(tlsVerification: .disabled, maxResponseBytes: 1024))
+        for _ in 0..<3 {
+            let error = await #expect(throws: HTTPClientError.self) {
+                _ = try await client.send(HTTPClientRequest(method: "GET", url: "\(scheme)://127.0.0.1:\(server.port)/big"))
+            }
+            #expect(error?.detail.contains("larger than 1024 bytes") == true)
+        }
+        let small = try await client.send(HTTPClientRequest(method: "GET", url: "\(scheme)://127.0.0.1:\(server.port)/small"))
+        #expect(small.text == "small")
+        try await HTTPTestSupport.waitUntil("aborted responses to be freed") { server.requestsInFlight == 0 }
+    }
+
     @Test func badKeyMaterialIsAStartError() throws {
         let error = #expect(throws: HTTPServerError.self) {
             _ = try MicroHTTPServer(configuration: .init(tls: HTTPServerTLS(certificatePEM: "not a cert", privateKeyPEM: "not a key"))) { _ in
