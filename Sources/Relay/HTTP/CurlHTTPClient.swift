@@ -30,6 +30,8 @@ public struct CurlHTTPClientConfiguration: Sendable {
 /// drives a curl multi handle (connections are reused between requests to the same host), so
 /// no Swift concurrency thread ever blocks on the network. Cancelling the calling task wakes
 /// that thread, which aborts the transfer at once and throws `CancellationError`.
+/// Redirects are not followed (a 3xx is a response); only http and https URLs are allowed.
+/// One client is meant to be shared (it owns a thread); dropping it ends that thread.
 public final class CurlHTTPClient: HTTPClient {
     private let loop: CurlTransferLoop
 

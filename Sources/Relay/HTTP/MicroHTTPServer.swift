@@ -28,9 +28,9 @@ import Synchronization
 ///   daemon, so no resume ever lands on a freed connection.
 ///   `MHD_stop_daemon` then joins the polling thread and closes every connection, calling the
 ///   completed callback, which frees each Exchange.
-/// - No lock is ever held across a libmicrohttpd call made from the polling thread, and
-///   libmicrohttpd's own locks are never held while it calls us back into a path that takes
-///   ours, so there is no lock-order cycle.
+/// - Lock order: the request bookkeeping lock is never held across a libmicrohttpd call. The
+///   daemon lock is held across the shutdown calls in `stop()`, but no callback ever takes
+///   it, so libmicrohttpd's internal locks and ours can never wait on each other in a cycle.
 public final class MicroHTTPServer: Sendable {
     /// The port the listener is bound to (the real one when the configuration asked for 0).
     public let port: Int
@@ -80,7 +80,7 @@ public final class MicroHTTPServer: Sendable {
     private static func validate(_ c: HTTPServerConfiguration) throws {
         func invalid(_ detail: String) -> HTTPServerError { HTTPServerError(kind: .invalidConfiguration, detail: detail) }
         guard (0...65535).contains(c.port) else { throw invalid("port \(c.port) is outside 0...65535") }
-        guard c.maxBodyBytes >= 0 else { throw invalid("maxBodyBytes must not be negative") }
+        guard (0...(1 << 30)).contains(c.maxBodyBytes) else { throw invalid("maxBodyBytes \(c.maxBodyBytes) must be within 0...1 GiB") }
         guard (1...65536).contains(c.connectionLimit) else {
             throw invalid("connectionLimit \(c.connectionLimit) must be within 1...65536")
         }
@@ -205,10 +205,12 @@ final class MicroHTTPServerCore: Sendable {
             // First call: the headers are in, no body yet.
             let exchange = Exchange(owner: self)
             context.pointee = Unmanaged.passRetained(exchange).toOpaque()
-            if let declared = Self.lookup(connection, .HEADER_KIND, "Content-Length").flatMap({ Int($0) }),
-               declared > maxBodyBytes {
-                exchange.phase = .answered
-                return Self.queue(tooLarge, on: connection)
+            if let declared = Self.lookup(connection, .HEADER_KIND, "Content-Length").flatMap({ Int($0) }) {
+                if declared > maxBodyBytes {
+                    exchange.phase = .answered
+                    return Self.queue(tooLarge, on: connection)
+                }
+                if declared > 0 { exchange.body.reserveCapacity(declared) }
             }
             return .YES
         }

@@ -92,6 +92,14 @@ import Testing
         // 10 MB, the size the WHIP reference names.
         let huge = try await client.send(HTTPClientRequest(method: "POST", url: url, body: Data(count: 10 << 20)))
         #expect(huge.status == 413)
+        // Chunked and far past the cap: the server stops reading and drops the connection.
+        do {
+            let endless = try await client.send(HTTPClientRequest(
+                method: "POST", url: url, headers: ["Transfer-Encoding": "chunked"], body: Data(count: 4 << 20)))
+            #expect(endless.status == 413)
+        } catch {
+            #expect(error is HTTPClientError)
+        }
         #expect(calls.count == 1)
 
         let after = try await client.send(HTTPClientRequest(method: "POST", url: url, body: Data("ok".utf8)))
