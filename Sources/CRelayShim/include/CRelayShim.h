@@ -4,4 +4,6 @@
 #define CRELAYSHIM_H
 #include "relay_shim_x264.h"
 #include "relay_shim_opus.h"
+#include "relay_shim_mhd.h"
+#include "relay_shim_curl.h"
 #endif
