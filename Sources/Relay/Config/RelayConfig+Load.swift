@@ -62,11 +62,14 @@ extension RelayConfig {
             guard !path.hasPrefix("/"), let baseDirectory, !baseDirectory.isEmpty else { return path }
             return baseDirectory.hasSuffix("/") ? baseDirectory + path : baseDirectory + "/" + path
         }
-        var builder = ConfigBuilder(
-            reader: reader, environment: environment, resolvePath: resolvePath, readFile: readFile)
-        let config = builder.build(root)
-        // Values are quoted in messages to help; a secret pasted under the wrong key must not be.
-        let (issues, warnings) = builder.reader.scrubbed()
+        let (config, issues, warnings) = withoutActuallyEscaping(readFile) { readFile in
+            var builder = ConfigBuilder(
+                reader: reader, environment: environment, resolvePath: resolvePath, readFile: readFile)
+            let config = builder.build(root)
+            // Values are quoted in messages to help; a secret pasted under the wrong key must not be.
+            let (issues, warnings) = builder.reader.scrubbed()
+            return (config, issues, warnings)
+        }
         guard issues.isEmpty, let config else { throw ConfigError(issues: issues) }
         return Loaded(config: config, warnings: warnings)
     }

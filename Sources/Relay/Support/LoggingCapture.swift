@@ -108,10 +108,7 @@ public final class LogCapture: @unchecked Sendable {
         timeout: Duration = .seconds(5),
         where predicate: @escaping @Sendable (Entry) -> Bool
     ) async -> Entry? {
-        lock.lock()
-        nextWaiterId += 1
-        let id = nextWaiterId
-        lock.unlock()
+        let id = allocateWaiterId()
         let timer = Task { [weak self] in
             do { try await Task.sleep(for: timeout) } catch { return }  // cancelled: the wait is over
             self?.cancelWaiter(id)
@@ -138,6 +135,13 @@ public final class LogCapture: @unchecked Sendable {
     /// Waits for an entry whose message contains `fragment`.
     public func waitForMessage(containing fragment: String, timeout: Duration = .seconds(5)) async -> Entry? {
         await waitForEntry(timeout: timeout) { $0.message.contains(fragment) }
+    }
+
+    private func allocateWaiterId() -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        nextWaiterId += 1
+        return nextWaiterId
     }
 
     private func cancelWaiter(_ id: UInt64) {

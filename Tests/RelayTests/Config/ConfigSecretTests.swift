@@ -129,7 +129,7 @@ import Testing
             String(describing: config), String(reflecting: config), "\(config)", dumped, dumpedSecret,
             "\(config.cloudflare)", String(reflecting: config.cloudflare), "\(config.relay)",
             String(reflecting: config.relay), config.summaryLines.joined(),
-            "\(Optional(config.cloudflare.callsAPIToken))", "\([config.cloudflare.callsAPIToken])",
+            String(describing: Optional(config.cloudflare.callsAPIToken)), "\([config.cloudflare.callsAPIToken])",
         ]
         for text in texts {
             for secret in [inlineValue, fileValue, envValue] {

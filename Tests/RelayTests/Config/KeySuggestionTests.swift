@@ -13,7 +13,7 @@ import Testing
         func warning(_ path: String) -> ConfigWarning? { loaded.warnings.first { $0.keyPath == path } }
         #expect(warning("mediamtx.rtmp_prot")?.kind == .unknownKey(suggestion: "mediamtx.rtmp_port"))
         #expect(warning("mediamtx.rtmp_prot")?.message == "unknown key, ignored (did you mean 'mediamtx.rtmp_port'?)")
-        #expect(warning("mediamtx.rtmp_prot")?.line == 6)
+        #expect(warning("mediamtx.rtmp_prot")?.line == 5)
         #expect(warning("mediamtx.API_PORT")?.kind == .unknownKey(suggestion: "mediamtx.api_port"))
         #expect(warning("relay.listen-port")?.kind == .unknownKey(suggestion: "relay.listen_port"))
         #expect(warning("relay.video.bitrate_kpbs")?.kind == .unknownKey(suggestion: "relay.video.bitrate_kbps"))

@@ -4,7 +4,7 @@ import Testing
 /// The built `relayd` binary: help, exit codes, config errors. `swift build --build-tests`
 /// builds it next to the test bundle; when it isn't there (a test-only build), these tests are
 /// skipped rather than failing.
-@Suite(.enabled(if: RelaydBinary.url != nil, "relayd binary not built next to the tests"))
+@Suite(.enabled(if: RelaydBinary.location != nil, "relayd binary not built next to the tests"))
 struct RelaydCLITests {
     @Test func helpListsEverySubcommand() throws {
         let result = try RelaydBinary.run(["--help"])
@@ -65,6 +65,8 @@ struct RelaydCLITests {
 }
 
 enum RelaydBinary {
+    struct NotBuilt: Error {}
+
     struct Result {
         let status: Int32
         let stdout: String
@@ -72,7 +74,7 @@ enum RelaydBinary {
     }
 
     /// Next to the test bundle (`.build/<triple>/debug/`), else the repository's `.build/debug`.
-    static let url: URL? = {
+    static let location: URL? = {
         var candidates: [URL] = []
         if let first = CommandLine.arguments.first {
             let executable = URL(fileURLWithPath: first).resolvingSymlinksInPath()
@@ -94,7 +96,8 @@ enum RelaydBinary {
     /// the shell that started the tests.
     static func run(_ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = try #require(url)
+        guard let location else { throw NotBuilt() }
+        process.executableURL = location
         process.arguments = arguments
         process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         let output = Pipe()

@@ -97,7 +97,7 @@ import Testing
         #expect(!output.contains(token), "\(output)")
         #expect(!output.contains(whip))
         #expect(lines.lines[0] == "info relayd: token is <redacted> header=\"Bearer <redacted>\"")
-        #expect(lines.lines[2].hasSuffix("error=\"request failed with Authorization: Bearer <redacted>\""))
+        #expect(lines.lines[2] == "warning relayd: call failed error=\"request failed with Authorization: Bearer <redacted>\" header=\"Bearer <redacted>\"")
     }
 
     @Test func secretsOfAConfigAreAllRegistered() {
