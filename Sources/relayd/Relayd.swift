@@ -13,8 +13,8 @@ struct Relayd: AsyncParsableCommand {
             publishes rtmp://<mediamtx>/<guest-id> for the vision mixer.
 
             Start here:
-              relayd run --config /etc/relayd/config.yml   the service (see config.example.yml)
-              relayd demo                                  the whole flow offline, against the built-in fakes
+              relayd run -c config.yml   run the service (every key: config.example.yml)
+              relayd demo                the whole flow offline, with the built-in fakes
 
             Exit codes: 0 ok, 1 runtime failure, 2 usage error, 78 configuration error.
             """,

@@ -43,6 +43,9 @@ struct RunCommand: AsyncParsableCommand {
             loaded = try RelayConfig.load(path: config)
         } catch {
             StandardError.write("relayd: \(error)")
+            if error.issues.contains(where: { $0.kind == .unreadableFile }) {
+                StandardError.write("relayd: pass the config file with --config FILE (config.example.yml documents every key)")
+            }
             throw RelaydExit.configuration
         }
         for warning in loaded.warnings {

@@ -44,12 +44,21 @@ struct ConfigNodeReader {
             return .empty(path: path, mark: node.mark)
         }
         var entries: [(key: String, keyNode: Node, value: Node)] = []
+        var merged: [(key: String, keyNode: Node, value: Node)] = []
         for (keyNode, value) in mapping {
             guard case .scalar(let scalar) = keyNode else {
                 invalid(path, "keys must be plain names, got \(Self.describeShape(keyNode)) as a key", keyNode)
                 continue
             }
+            if scalar.string == "<<", scalar.style == .plain || scalar.style == .any {
+                merged += mergeEntries(value, path: path)
+                continue
+            }
             entries.append((scalar.string, keyNode, value))
+        }
+        // YAML merge keys (`<<: *defaults`): keys written in the mapping itself win.
+        for entry in merged where !entries.contains(where: { $0.key == entry.key }) {
+            entries.append(entry)
         }
         let section = Section(path: path, entries: entries, mark: node.mark)
         if let known {
@@ -58,6 +67,32 @@ struct ConfigNodeReader {
             }
         }
         return section
+    }
+
+    /// The entries a merge key brings in: one mapping, or a list of them (earlier ones win).
+    private mutating func mergeEntries(_ value: Node, path: String) -> [(key: String, keyNode: Node, value: Node)] {
+        let sources: [Node]
+        switch value {
+        case .mapping: sources = [value]
+        case .sequence(let sequence): sources = Array(sequence)
+        default:
+            invalid(path, "a merge key (<<) needs a mapping or a list of mappings, got \(Self.describeShape(value))", value)
+            return []
+        }
+        var result: [(key: String, keyNode: Node, value: Node)] = []
+        for source in sources {
+            guard case .mapping(let mapping) = source else {
+                invalid(path, "a merge key (<<) needs a mapping or a list of mappings, got \(Self.describeShape(source))",
+                        source)
+                continue
+            }
+            for (keyNode, value) in mapping {
+                guard case .scalar(let scalar) = keyNode, !result.contains(where: { $0.key == scalar.string })
+                else { continue }
+                result.append((scalar.string, keyNode, value))
+            }
+        }
+        return result
     }
 
     private mutating func warnUnknown(_ key: String, in section: Section, known: [String], at node: Node) {

@@ -71,7 +71,11 @@ extension RelayConfig {
             return (config, issues, warnings)
         }
         guard issues.isEmpty, let config else { throw ConfigError(issues: issues) }
-        return Loaded(config: config, warnings: warnings)
+        // In file order, so the operator can walk down the file; stable for equal lines.
+        let ordered = warnings.enumerated().sorted { lhs, rhs in
+            (lhs.element.line ?? Int.max, lhs.offset) < (rhs.element.line ?? Int.max, rhs.offset)
+        }.map(\.element)
+        return Loaded(config: config, warnings: ordered)
     }
 
     /// Loads the config file at `path`, taking secrets from `environment` (the process

@@ -26,9 +26,10 @@ import Testing
         let loaded = try harness(env: true).load(yaml(file: true, inline: true))
         #expect(loaded.config.cloudflare.callsAPIToken.reveal() == envValue)
         #expect(loaded.config.cloudflare.callsAPITokenSource == .environment("RELAYD_CALLS_API_TOKEN"))
-        #expect(loaded.warnings.map(\.kind) == [.inlineSecret, .ignoredSecretSource])
-        #expect(loaded.warnings[0].message.contains("ignored now: RELAYD_CALLS_API_TOKEN is set"))
-        #expect(loaded.warnings[1].keyPath == "cloudflare.calls_api_token_file")
+        // In file order: the file key is on line 3, the inline token on line 4.
+        #expect(loaded.warnings.map(\.kind) == [.ignoredSecretSource, .inlineSecret])
+        #expect(loaded.warnings[0].keyPath == "cloudflare.calls_api_token_file")
+        #expect(loaded.warnings[1].message.contains("ignored now: RELAYD_CALLS_API_TOKEN is set"))
     }
 
     @Test func fileWinsOverInline() throws {

@@ -43,3 +43,23 @@ import Testing
         #expect(loaded.warnings.first { $0.keyPath == "relais" }?.kind == .unknownKey(suggestion: "relay"))
     }
 }
+
+@Suite struct KeySuggestionTests {
+    func suggestion(forMediaMTXKey key: String) throws -> String?? {
+        let loaded = try configEnvHarness.load(configMinimalYAML + "\nmediamtx: {\"\(key)\": 1}\n")
+        guard let warning = loaded.warnings.first(where: { $0.keyPath == "mediamtx.\(key)" }),
+              case .unknownKey(let suggestion) = warning.kind
+        else { return .none }
+        return .some(suggestion)
+    }
+
+    @Test func closeKeysAreSuggestedFarOnesAreNot() throws {
+        #expect(try suggestion(forMediaMTXKey: "rtmp_prot") == "mediamtx.rtmp_port")
+        #expect(try suggestion(forMediaMTXKey: "RTSP-PORT") == "mediamtx.rtsp_port")
+        #expect(try suggestion(forMediaMTXKey: "hots") == "mediamtx.host")
+        #expect(try suggestion(forMediaMTXKey: "enable") == "mediamtx.enabled")
+        #expect(try suggestion(forMediaMTXKey: "whip_port") == .some(nil))
+        #expect(try suggestion(forMediaMTXKey: "x") == .some(nil))
+        #expect(try suggestion(forMediaMTXKey: "") == .some(nil))
+    }
+}

@@ -74,6 +74,26 @@ import Testing
         #expect(config.guests == [GuestConfig(id: "studio-b", name: "studio-b", enabled: true)])
     }
 
+    @Test func anchorsAndMergeKeysWork() throws {
+        let loaded = try configEnvHarness.load("""
+            cloudflare: {calls_app_id: app}
+            guests:
+              guest1: &studio {name: "Guest 1", enabled: false}
+              guest2:
+                <<: *studio
+                name: "Guest 2"
+              guest3: {<<: *studio, enabled: true}
+              guest4: *studio
+            """)
+        #expect(loaded.warnings.isEmpty, "\(loaded.warnings)")
+        #expect(loaded.config.guests == [
+            GuestConfig(id: "guest1", name: "Guest 1", enabled: false),
+            GuestConfig(id: "guest2", name: "Guest 2", enabled: false),
+            GuestConfig(id: "guest3", name: "Guest 1", enabled: true),
+            GuestConfig(id: "guest4", name: "Guest 1", enabled: false),
+        ])
+    }
+
     @Test func seedDeploymentConfigLoadsWithWarnings() throws {
         let loaded = try ConfigHarness().load(try FixturePaths.text("config/seed-deployment.yml"))
         #expect(loaded.config.cloudflare.callsAppId == "seedapp123")

@@ -27,6 +27,7 @@ struct RelaydCLITests {
         #expect(result.status == 78)
         #expect(result.stderr.contains(path))
         #expect(result.stderr.contains("does not exist"))
+        #expect(result.stderr.contains("--config FILE"))
     }
 
     @Test func invalidConfigExits78WithTheKeyPathAndNoSecret() throws {
