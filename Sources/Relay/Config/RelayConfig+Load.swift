@@ -24,6 +24,16 @@ extension RelayConfig {
     static let videoKeys = ["mode", "x264_preset", "bitrate_kbps", "keyframe_interval_s", "width", "height"]
     static let audioKeys = ["bitrate_kbps"]
     static let tlsKeys = ["certificate_file", "key_file"]
+    /// Every key relayd reads, as dotted paths (`guests.<id>.name` for per-guest keys). The
+    /// documentation test checks each one is explained in config.example.yml.
+    public static var knownKeyPaths: [String] {
+        cloudflareKeys.map { "cloudflare.\($0)" } + guestKeys.map { "guests.<id>.\($0)" }
+            + mediamtxKeys.map { "mediamtx.\($0)" }
+            + relayKeys.filter { !["video", "audio", "tls"].contains($0) }.map { "relay.\($0)" }
+            + videoKeys.map { "relay.video.\($0)" } + audioKeys.map { "relay.audio.\($0)" }
+            + tlsKeys.map { "relay.tls.\($0)" }
+    }
+
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// Parses and validates a config. Pure: the environment and file reading are parameters.

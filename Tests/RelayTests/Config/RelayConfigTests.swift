@@ -318,7 +318,7 @@ import Testing
         for end in stride(from: 0, through: base.count, by: 7) {
             _ = try? configEnvHarness.load(String(decoding: base[0..<end], as: UTF8.self))
         }
-        var random = SeededRandom(seed: 0x5EED)
+        var random = ConfigFuzzRandom(seed: 0x5EED)
         let alphabet = Array("abc:{}[]-#&*!|>'\"\n \t0123456789_.?%@`,".utf8)
         for _ in 0..<400 {
             var bytes = base
@@ -370,7 +370,7 @@ import Testing
 }
 
 /// splitmix64: a tiny deterministic generator so the damage test is repeatable.
-private struct SeededRandom {
+private struct ConfigFuzzRandom {
     private var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func handlerMergesLoggerAndCallSiteMetadataAndHonoursTheLevel() {
-        let sink = LineSink()
+        let sink = LogLineSink()
         var logger = Logger(label: "relayd") { label in
             OneLineLogHandler(label: label, level: .info, timestamps: false, output: sink.append)
         }

@@ -85,7 +85,7 @@ import Testing
 
     /// The stderr handler `relayd run` installs, with its output captured.
     @Test func productionHandlerWritesNoSecret() {
-        let lines = LineSink()
+        let lines = LogLineSink()
         let registry = SecretRegistry([Secret(token), Secret(whip)])
         var logger = Logger(label: "relayd") { label in
             RelayLogging.makeHandler(label: label, level: .trace, registry: registry, timestamps: false,
@@ -109,7 +109,7 @@ import Testing
 }
 
 /// Collects output lines from a handler (thread-safe: guarded by `lock`).
-final class LineSink: @unchecked Sendable {
+final class LogLineSink: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [String] = []
 
