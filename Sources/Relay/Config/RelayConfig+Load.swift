@@ -80,12 +80,15 @@ extension RelayConfig {
             let (issues, warnings) = builder.reader.scrubbed()
             return (config, issues, warnings)
         }
-        guard issues.isEmpty, let config else { throw ConfigError(issues: issues) }
-        // In file order, so the operator can walk down the file; stable for equal lines.
-        let ordered = warnings.enumerated().sorted { lhs, rhs in
-            (lhs.element.line ?? Int.max, lhs.offset) < (rhs.element.line ?? Int.max, rhs.offset)
+        guard issues.isEmpty, let config else { throw ConfigError(issues: inFileOrder(issues, line: \.line)) }
+        return Loaded(config: config, warnings: inFileOrder(warnings, line: \.line))
+    }
+
+    /// Sorted by line so the operator can walk down the file; stable, unplaced items last.
+    private static func inFileOrder<Item>(_ items: [Item], line: (Item) -> Int?) -> [Item] {
+        items.enumerated().sorted { lhs, rhs in
+            (line(lhs.element) ?? Int.max, lhs.offset) < (line(rhs.element) ?? Int.max, rhs.offset)
         }.map(\.element)
-        return Loaded(config: config, warnings: ordered)
     }
 
     /// Loads the config file at `path`, taking secrets from `environment` (the process
