@@ -43,6 +43,7 @@ struct RunCommand: AsyncParsableCommand {
             loaded = try RelayConfig.load(path: config)
         } catch {
             StandardError.write("relayd: \(error)")
+            for warning in error.warnings { StandardError.write("relayd: warning: \(config): \(warning)") }
             if error.issues.contains(where: { $0.kind == .unreadableFile }) {
                 StandardError.write("relayd: pass the config file with --config FILE (config.example.yml documents every key)")
             }

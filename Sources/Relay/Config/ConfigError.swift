@@ -50,11 +50,14 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public let issues: [Issue]
+    /// Warnings found along the way; an unknown key (a typo) often explains a missing one.
+    public let warnings: [ConfigWarning]
     /// The config file's path, when loaded from a file.
     public let file: String?
 
-    public init(issues: [Issue], file: String? = nil) {
+    public init(issues: [Issue], warnings: [ConfigWarning] = [], file: String? = nil) {
         self.issues = issues
+        self.warnings = warnings
         self.file = file
     }
 
@@ -65,7 +68,7 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The first issue's key path; convenient when a test or caller expects one problem.
     public var keyPath: String? { issues.first?.keyPath }
 
-    public func withFile(_ file: String) -> ConfigError { ConfigError(issues: issues, file: file) }
+    public func withFile(_ file: String) -> ConfigError { ConfigError(issues: issues, warnings: warnings, file: file) }
 
     public var description: String {
         let subject = file.map { "configuration \($0)" } ?? "configuration"

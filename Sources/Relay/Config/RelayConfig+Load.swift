@@ -80,14 +80,19 @@ extension RelayConfig {
             let (issues, warnings) = builder.reader.scrubbed()
             return (config, issues, warnings)
         }
-        guard issues.isEmpty, let config else { throw ConfigError(issues: inFileOrder(issues, line: \.line)) }
-        return Loaded(config: config, warnings: inFileOrder(warnings, line: \.line))
+        let orderedWarnings = inFileOrder(warnings) { ($0.line, nil) }
+        guard issues.isEmpty, let config else {
+            throw ConfigError(issues: inFileOrder(issues) { ($0.line, $0.column) }, warnings: orderedWarnings)
+        }
+        return Loaded(config: config, warnings: orderedWarnings)
     }
 
-    /// Sorted by line so the operator can walk down the file; stable, unplaced items last.
-    private static func inFileOrder<Item>(_ items: [Item], line: (Item) -> Int?) -> [Item] {
+    /// Sorted by position so the operator can walk down the file; stable, unplaced items last.
+    private static func inFileOrder<Item>(_ items: [Item], position: (Item) -> (Int?, Int?)) -> [Item] {
         items.enumerated().sorted { lhs, rhs in
-            (line(lhs.element) ?? Int.max, lhs.offset) < (line(rhs.element) ?? Int.max, rhs.offset)
+            let (leftLine, leftColumn) = position(lhs.element)
+            let (rightLine, rightColumn) = position(rhs.element)
+            return (leftLine ?? Int.max, leftColumn ?? 0, lhs.offset) < (rightLine ?? Int.max, rightColumn ?? 0, rhs.offset)
         }.map(\.element)
     }
 

@@ -36,6 +36,12 @@ import Testing
         #expect(loaded.config.guest("guest1") != nil, "the typo leaves enabled at its default")
     }
 
+    @Test func warningsComeWithErrorsBecauseATypoOftenExplainsThem() throws {
+        let error = try #require(ConfigHarness().error("cloudflare: {calls_ap_id: app, calls_api_token: tok-12345}"))
+        #expect(error.keyPath == "cloudflare.calls_app_id")
+        #expect(error.warnings.map(\.kind).prefix(2) == [.unknownKey(suggestion: "cloudflare.calls_app_id"), .inlineSecret])
+    }
+
     @Test func unknownTopLevelSectionsListWhatRelaydReads() throws {
         let loaded = try configEnvHarness.load(configMinimalYAML + "\nrecorder: {dir: /x}\nrelais: {}\n")
         #expect(loaded.warnings.first { $0.keyPath == "recorder" }?.message
