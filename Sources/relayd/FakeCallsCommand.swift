@@ -1,0 +1,33 @@
+import ArgumentParser
+
+/// `relayd fake-calls`: a stand-in for Cloudflare Calls on this machine.
+struct FakeCallsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fake-calls",
+        abstract: "Serve a faithful Cloudflare Calls stand-in (HTTP API and SFU media side) for local runs.",
+        discussion: """
+            Answers the Calls HTTP API at http://<host>:<port>/v1/apps/<app-id>/… with the same paths, \
+            status codes and errors as the real service, and forwards media between publishers and \
+            subscribers over real ICE-lite/DTLS/SRTP. Point relayd at it with \
+            relay.calls_base_url: http://127.0.0.1:<port>/v1 and the same app id and token.
+            """
+    )
+
+    @Option(help: "TCP port of the HTTP API (0 picks a free port and prints it).")
+    var port: Int = 0
+
+    @Option(help: "The Calls app id the fake accepts; other app ids get 404.")
+    var appId: String = "relayd-demo-app"
+
+    @Option(help: "The bearer token the fake accepts; other tokens get 401. A test value, not a real secret.")
+    var token: String = "relayd-demo-token"
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    func run() async throws {
+        // INTEGRATION POINT: start FakeCalls here.
+        StandardError.write("fake-calls: not wired yet")
+        throw RelaydExit.usage
+    }
+}

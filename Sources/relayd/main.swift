@@ -1,2 +1,0 @@
-import Relay
-for lib in LinkedLibraries.all { print("\(lib.name) \(lib.version)") }
