@@ -4,4 +4,5 @@
 #define CRELAYSHIM_H
 #include "relay_shim_x264.h"
 #include "relay_shim_opus.h"
+#include "relay_shim_openssl.h"
 #endif
