@@ -22,16 +22,6 @@ int relay_openssl_prepare_dtls_context(SSL_CTX *ctx) {
 
 int relay_openssl_dtls_set_link_mtu(SSL *ssl, long mtu) { return (int)DTLS_set_link_mtu(ssl, mtu); }
 
-int relay_openssl_dtls_get_timeout_us(SSL *ssl, int64_t *remaining_us) {
-    struct timeval tv = {0, 0};
-    if (DTLSv1_get_timeout(ssl, &tv) != 1) {
-        *remaining_us = 0;
-        return 0;
-    }
-    *remaining_us = (int64_t)tv.tv_sec * 1000000 + (int64_t)tv.tv_usec;
-    return 1;
-}
-
 int relay_openssl_dtls_handle_timeout(SSL *ssl) { return (int)DTLSv1_handle_timeout(ssl); }
 
 int relay_openssl_bio_set_mem_eof_return(BIO *bio, int value) { return (int)BIO_set_mem_eof_return(bio, value); }

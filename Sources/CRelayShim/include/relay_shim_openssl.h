@@ -19,10 +19,6 @@ int relay_openssl_prepare_dtls_context(SSL_CTX *ctx);
 /// DTLS_set_link_mtu (macro). 1 on success.
 int relay_openssl_dtls_set_link_mtu(SSL *ssl, long mtu);
 
-/// DTLSv1_get_timeout (macro): 1 and the remaining time in microseconds when OpenSSL's own
-/// retransmission timer runs (measured on OpenSSL's wall clock), 0 when no timer runs.
-int relay_openssl_dtls_get_timeout_us(SSL *ssl, int64_t *remaining_us);
-
 /// DTLSv1_handle_timeout (macro): > 0 when OpenSSL retransmitted, 0 when its timer has not
 /// expired, < 0 on failure (too many retransmissions).
 int relay_openssl_dtls_handle_timeout(SSL *ssl);

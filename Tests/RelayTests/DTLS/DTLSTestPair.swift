@@ -33,18 +33,21 @@ final class DTLSTestPair {
         clientProfiles: [DTLSSRTPProfile] = [.aeadAES128GCM, .aes128CMHMACSHA1_80],
         serverProfiles: [DTLSSRTPProfile] = [.aeadAES128GCM, .aes128CMHMACSHA1_80],
         clientExpects: DTLSFingerprint? = nil,
-        serverExpects: DTLSFingerprint? = nil
+        serverExpects: DTLSFingerprint? = nil,
+        usesOpenSSLTimer: Bool = true
     ) throws {
         clientCertificate = try DTLSCertificate(commonName: "client")
         serverCertificate = try DTLSCertificate(commonName: "server")
         client = try DTLSConnection(
             certificate: clientCertificate,
             configuration: DTLSConfiguration(
-                role: .client, remoteFingerprint: clientExpects ?? serverCertificate.fingerprint, srtpProfiles: clientProfiles))
+                role: .client, remoteFingerprint: clientExpects ?? serverCertificate.fingerprint, srtpProfiles: clientProfiles,
+                usesOpenSSLTimer: usesOpenSSLTimer))
         server = try DTLSConnection(
             certificate: serverCertificate,
             configuration: DTLSConfiguration(
-                role: .server, remoteFingerprint: serverExpects ?? clientCertificate.fingerprint, srtpProfiles: serverProfiles))
+                role: .server, remoteFingerprint: serverExpects ?? clientCertificate.fingerprint, srtpProfiles: serverProfiles,
+                usesOpenSSLTimer: usesOpenSSLTimer))
     }
 
     func advance(by duration: Duration) { elapsed += duration }

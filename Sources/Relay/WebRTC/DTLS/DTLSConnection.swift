@@ -106,8 +106,9 @@ public final class DTLSConnection {
         guard state == .handshaking else { return }
         OpenSSLErrorQueue.clear()
         // OpenSSL's own (wall-clock) timer first; it retransmits with fresh record numbers.
-        let native = relay_openssl_dtls_handle_timeout(ssl)
+        let native = configuration.usesOpenSSLTimer ? relay_openssl_dtls_handle_timeout(ssl) : 0
         let nativeOutput = drainOutgoing()
+        transmitQueue.append(contentsOf: nativeOutput)
         if native < 0 {
             OpenSSLErrorQueue.clear()
             fail(.handshakeTimedOut(retransmissions: retransmissions))
@@ -369,6 +370,7 @@ public final class DTLSConnection {
             guard relay_openssl_dtls_set_link_mtu(newSSL, configuration.mtu) == 1 else {
                 throw DTLSError.openSSL(operation: "DTLS_set_link_mtu(\(configuration.mtu))", details: OpenSSLErrorQueue.drain())
             }
+            if !configuration.usesOpenSSLTimer { DTLS_set_timer_cb(newSSL, openSSLTimerThatNeverFires) }
             switch configuration.role {
             case .client: SSL_set_connect_state(newSSL)
             case .server: SSL_set_accept_state(newSSL)
@@ -380,6 +382,12 @@ public final class DTLSConnection {
             throw error
         }
     }
+}
+
+/// OpenSSL asks this for the length of its next retransmission timeout; an hour means its
+/// wall-clock timer never fires within a handshake, leaving retransmission to our own timer.
+private func openSSLTimerThatNeverFires(_ ssl: OpaquePointer?, _ previousMicroseconds: UInt32) -> UInt32 {
+    3_600_000_000
 }
 
 /// What the verify callback learned about the peer certificate. A class so OpenSSL can hold a

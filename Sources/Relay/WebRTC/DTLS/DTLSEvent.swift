@@ -37,6 +37,11 @@ public struct DTLSConfiguration: Sendable {
     public var maximumRetransmitTimeout: Duration
     /// Retransmissions of one flight before the handshake is declared dead.
     public var maximumRetransmissions: Int
+    /// Also let OpenSSL retransmit on its own timer, which runs on the wall clock. Its
+    /// retransmissions carry fresh record numbers, which every peer accepts, also the repeat of
+    /// a final flight that a peer's replay window would drop when re-sent verbatim. Keep it on
+    /// in production; tests that assert exact manual-time behaviour turn it off.
+    public var usesOpenSSLTimer: Bool
 
     public init(
         role: DTLSRole,
@@ -45,7 +50,8 @@ public struct DTLSConfiguration: Sendable {
         mtu: Int = 1200,
         initialRetransmitTimeout: Duration = .seconds(1),
         maximumRetransmitTimeout: Duration = .seconds(8),
-        maximumRetransmissions: Int = 7
+        maximumRetransmissions: Int = 7,
+        usesOpenSSLTimer: Bool = true
     ) {
         self.role = role
         self.remoteFingerprint = remoteFingerprint
@@ -54,5 +60,6 @@ public struct DTLSConfiguration: Sendable {
         self.initialRetransmitTimeout = initialRetransmitTimeout
         self.maximumRetransmitTimeout = maximumRetransmitTimeout
         self.maximumRetransmissions = maximumRetransmissions
+        self.usesOpenSSLTimer = usesOpenSSLTimer
     }
 }

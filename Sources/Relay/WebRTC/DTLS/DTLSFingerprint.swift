@@ -46,14 +46,18 @@ public struct DTLSFingerprint: Sendable, Hashable, CustomStringConvertible {
     /// Parses an `a=fingerprint:` attribute value (`sha-256 AB:CD:…`). The algorithm name and
     /// the hex digits are read case-insensitively; surrounding whitespace is ignored.
     public init(sdpValue text: String) throws(DTLSFingerprintParseError) {
-        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" })
+        guard text.utf8.count <= 512 else { throw .malformed(text: text, reason: "too long for a fingerprint") }
+        let parts = text.split(whereSeparator: \.isWhitespace)
         guard parts.count == 2 else { throw .malformed(text: text, reason: "expected '<hash> <hex:hex:…>'") }
         let name = parts[0].lowercased()
         guard let algorithm = Algorithm(rawValue: name) else { throw .unsupportedAlgorithm(name) }
+        guard parts[1].utf8.count <= 3 * 64 else {
+            throw .malformed(text: text, reason: "longer than any supported digest")
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(algorithm.digestLength)
         for pair in parts[1].split(separator: ":", omittingEmptySubsequences: false) {
-            guard pair.utf8.count == 2, let byte = UInt8(pair, radix: 16) else {
+            guard pair.utf8.count == 2, pair.allSatisfy(\.isHexDigit), let byte = UInt8(pair, radix: 16) else {
                 throw .malformed(text: text, reason: "'\(pair)' is not a two-digit hex byte")
             }
             bytes.append(byte)
