@@ -56,7 +56,9 @@ extension DTLSTests {
                 let text: String
                 switch round % 3 {
                 case 0: text = String(Self.sample.prefix(Int.random(in: 0...Self.sample.count, using: &random)))
-                case 1: text = String((0..<Int.random(in: 0...200, using: &random)).map { _ in alphabet.randomElement(using: &random) ?? "x" })
+                case 1:
+                    let length = Int.random(in: 0...200, using: &random)
+                    text = String((0..<length).map { _ in alphabet.randomElement(using: &random) ?? "x" })
                 default: text = Self.sample + String(repeating: ":AB", count: Int.random(in: 1...5000, using: &random))
                 }
                 if (try? DTLSFingerprint(sdpValue: text)) != nil { parsed += 1 }
@@ -76,7 +78,9 @@ extension DTLSTests {
             #expect(certificate.derBytes.first == 0x30)  // DER SEQUENCE
 
             // A foreign judge: the openssl command line reads the DER and hashes it.
-            let text = try Self.openssl(["x509", "-inform", "DER", "-noout", "-fingerprint", "-sha256", "-subject", "-issuer", "-text"], input: certificate.derBytes)
+            let text = try Self.openssl(
+                ["x509", "-inform", "DER", "-noout", "-fingerprint", "-sha256", "-subject", "-issuer", "-text"],
+                input: certificate.derBytes)
             #expect(text.contains("=" + certificate.fingerprint.value))
             #expect(text.contains("subject=CN = relayd-test"))
             #expect(text.contains("issuer=CN = relayd-test"))

@@ -50,11 +50,18 @@ extension DTLSTests {
                 "-key", identity.keyPath, "-use_srtp", profile.openSSLName, "-keymatexport", "EXTRACTOR-dtls_srtp",
                 "-keymatexportlen", "\(length)", "-mtu", "1200", "-no_ign_eof",
             ])
+            var closing = false
             let result = try Self.drive(server, over: socket, peer: peer) { connection in
                 try connection.send(Array("hello from relayd\n".utf8))
                 peer.write("hello from openssl\n")
-                peer.closeInput()  // EOF: s_client sends close_notify
-            } until: { $0.closed }
+            } until: { progress in
+                // Both greetings crossed: EOF on stdin makes s_client send close_notify.
+                if !closing, progress.received.count >= 19, peer.transcript.contains("hello from relayd") {
+                    closing = true
+                    peer.closeInput()
+                }
+                return progress.closed
+            }
             let transcript = peer.finish()
             try Self.judge(result, transcript: transcript, profile: profile, role: .server)
             #expect(result.closed, "no close_notify seen")
@@ -82,7 +89,7 @@ extension DTLSTests {
                 try connection.send(Array("hello from relayd\n".utf8))
                 peer.write("hello from openssl\n")
             } until: { progress in
-                if !greeted, progress.received.count >= "hello from openssl\n".utf8.count {
+                if !greeted, progress.received.count >= 19, peer.transcript.contains("hello from relayd") {
                     greeted = true
                     client.close()  // close_notify ends s_server (-naccept 1)
                     while let datagram = client.pollTransmit() { socket.send(datagram) }
@@ -172,12 +179,14 @@ extension DTLSTests {
     }
 }
 
-/// An `openssl` command-line process with its output collected.
-final class ForeignProcess {
+/// An `openssl` command-line process whose output is collected in the background.
+final class ForeignProcess: @unchecked Sendable {  // @unchecked: `lock` guards `collected` and `ended`.
     private let process = Process()
     private let input = Pipe()
     private let output = Pipe()
+    private let lock = NSLock()
     private var collected = Data()
+    private var ended = false
 
     init(_ arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
@@ -185,35 +194,56 @@ final class ForeignProcess {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = output
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty { handle.readabilityHandler = nil }
+            self?.append(chunk)
+        }
         try process.run()
     }
 
     deinit { if process.isRunning { process.terminate() } }
 
+    private func append(_ chunk: Data) {
+        lock.lock()
+        if chunk.isEmpty { ended = true } else { collected.append(chunk) }
+        lock.unlock()
+    }
+
+    var transcript: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: collected, as: UTF8.self)
+    }
+
+    private var outputEnded: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return ended
+    }
+
     func write(_ text: String) { input.fileHandleForWriting.write(Data(text.utf8)) }
     func closeInput() { try? input.fileHandleForWriting.close() }
 
-    /// Reads output until a line contains `marker` (blocking on the process's output).
-    func waitForLine(containing marker: String) -> String? {
-        while true {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { return nil }
-            collected.append(chunk)
-            let text = String(decoding: collected, as: UTF8.self)
-            if let line = text.split(separator: "\n").first(where: { $0.contains(marker) }) {
+    /// Waits (up to `timeout`) for a line of output containing `marker`.
+    func waitForLine(containing marker: String, timeout: Duration = .seconds(10)) -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = transcript.split(separator: "\n").first(where: { $0.contains(marker) }) {
                 return line.trimmingCharacters(in: .whitespacesAndNewlines)
             }
+            usleep(5_000)
         }
+        return nil
     }
 
     /// Waits up to 10 s for the process to end (then stops it) and returns all its output.
     func finish() -> String {
         closeInput()
         let deadline = ContinuousClock.now + .seconds(10)
-        while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+        while process.isRunning || !outputEnded, ContinuousClock.now < deadline { usleep(5_000) }
         if process.isRunning { process.terminate() }
-        collected.append(output.fileHandleForReading.readDataToEndOfFile())
-        return String(decoding: collected, as: UTF8.self)
+        return transcript
     }
 }
 

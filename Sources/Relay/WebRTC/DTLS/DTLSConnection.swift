@@ -75,10 +75,11 @@ public final class DTLSConnection {
         advanceHandshake(now: now)
     }
 
-    /// Feeds one datagram received from the peer (first byte 20–63 per RFC 7983).
+    /// Feeds one datagram received from the peer (first byte 20–63 per RFC 7983). Anything
+    /// that is not valid DTLS is dropped, as DTLS requires.
     public func handle(datagram: some Collection<UInt8>, now: ContinuousClock.Instant) {
         if state == .idle { start(now: now) }
-        guard state == .handshaking || state == .connected, !datagram.isEmpty else { return }
+        guard state == .handshaking || state == .connected, !datagram.isEmpty, datagram.count <= 65_535 else { return }
         if state == .connected, sentFinalFlight, DTLSRecordPacker.startsWithHandshake(datagram),
            finalFlightResends < configuration.maximumRetransmissions
         {
@@ -125,15 +126,20 @@ public final class DTLSConnection {
         retransmitDeadline = now + retransmitTimeout
     }
 
-    /// Sends application data over the association (one record).
+    /// Sends application data over the association as one record, which must fit one datagram
+    /// (about `mtu` − 60 bytes). Failing to send leaves the connection as it was.
     public func send(_ data: some Collection<UInt8>) throws(DTLSError) {
         guard state == .connected else { throw .notConnected(state: state.rawValue) }
         guard !data.isEmpty else { return }
+        guard data.count <= configuration.mtu else {
+            throw .openSSL(
+                operation: "SSL_write", details: "\(data.count) bytes do not fit one \(configuration.mtu)-byte datagram")
+        }
         OpenSSLErrorQueue.clear()
         let bytes = Array(data)
         let written = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
         guard written == Int32(bytes.count) else {
-            throw .connectionFailed(details: "SSL_write: \(OpenSSLErrorQueue.drain())")
+            throw .openSSL(operation: "SSL_write", details: OpenSSLErrorQueue.drain())
         }
         transmitQueue.append(contentsOf: drainOutgoing())
     }

@@ -33,7 +33,8 @@ public enum DTLSError: Error, Sendable, Equatable, CustomStringConvertible {
         case .handshakeFailed(let details):
             "DTLS handshake failed: \(details)"
         case .handshakeTimedOut(let retransmissions):
-            "DTLS handshake timed out after \(retransmissions) retransmissions; check that ICE is connected and datagrams reach the peer"
+            "DTLS handshake timed out after \(retransmissions) retransmissions; "
+                + "check that ICE is connected and datagrams reach the peer"
         case .noSRTPProfileNegotiated(let offered):
             "DTLS peer accepted none of the offered SRTP profiles (\(offered.map(\.openSSLName).joined(separator: ", ")))"
         case .connectionFailed(let details):
