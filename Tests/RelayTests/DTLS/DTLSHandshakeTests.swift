@@ -102,6 +102,23 @@ extension DTLSTests {
             try Self.expectMirrored(pair, profile: .aeadAES128GCM)
         }
 
+        @Test func truncatedFlightIsDroppedAndRecovered() throws {
+            let pair = try DTLSTestPair(usesOpenSSLTimer: false)
+            pair.client.start(now: pair.now)
+            // The server's first flight arrives cut in half: DTLS drops the torn records.
+            while let hello = pair.client.pollTransmit() { pair.server.handle(datagram: hello, now: pair.now) }
+            while let datagram = pair.server.pollTransmit() {
+                pair.client.handle(datagram: Array(datagram.prefix(datagram.count / 2)), now: pair.now)
+            }
+            pair.collectEvents()
+            #expect(pair.clientEvents.isEmpty)
+            #expect(pair.client.state == .handshaking)
+            #expect(pair.fireNextTimeout())  // the server sends its flight again, whole
+            pair.pump()
+            #expect(pair.client.state == .connected)
+            try Self.expectMirrored(pair, profile: .aeadAES128GCM)
+        }
+
         @Test func lostFinalFlightIsResentWhenThePeerRepeats() throws {
             let pair = try DTLSTestPair()
             pair.client.start(now: pair.now)
