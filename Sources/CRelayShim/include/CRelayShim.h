@@ -6,4 +6,5 @@
 #include "relay_shim_opus.h"
 #include "relay_shim_mhd.h"
 #include "relay_shim_curl.h"
+#include "relay_shim_openssl.h"
 #endif
