@@ -102,19 +102,42 @@ extension SDPMediaSection {
     /// The m-line's codecs: each numeric format with its rtpmap (or static entry), fmtp and feedback.
     /// Formats with neither an rtpmap nor a static meaning are left out.
     public var negotiatedCodecs: SDPNegotiatedCodecs {
-        let maps = rtpMaps, fmtpList = fmtps
+        // One pass over the lines (this runs per offer and per answer, so keep it linear).
+        var maps: [Int: SDPRtpMap] = [:]
+        var fmtpByPT: [Int: String] = [:]
+        var feedbackByPT: [String: [String]] = [:]
+        for line in lines {
+            guard let attribute = line.attribute, let value = attribute.value else { continue }
+            switch attribute.name {
+            case "rtpmap":
+                if let map = SDPRtpMap(attributeValue: value), maps[map.payloadType] == nil { maps[map.payloadType] = map }
+            case "fmtp":
+                if let fmtp = SDPFmtp(attributeValue: value), fmtpByPT[fmtp.payloadType] == nil {
+                    fmtpByPT[fmtp.payloadType] = fmtp.parameters
+                }
+            case "rtcp-fb":
+                if let item = SDPRtcpFeedback(attributeValue: value) { feedbackByPT[item.payloadType, default: []].append(item.feedback) }
+            default:
+                break
+            }
+        }
+        let wildcard = feedbackByPT["*"] ?? []
         var all: [SDPMediaCodec] = []
-        for pt in payloadTypes where !all.contains(where: { $0.payloadType == pt }) {
+        var seen: Set<Int> = []
+        for pt in payloadTypes where !seen.contains(pt) {
+            seen.insert(pt)
             var codec: SDPMediaCodec
-            if let map = maps.first(where: { $0.payloadType == pt }) {
+            if let map = maps[pt] {
                 codec = SDPMediaCodec(payloadType: pt, name: map.encodingName, clockRate: map.clockRate, channels: map.channels)
             } else if let known = SDPMediaCodec.staticCodec(payloadType: pt) {
                 codec = known
             } else {
                 continue
             }
-            codec.fmtp = fmtpList.first(where: { $0.payloadType == pt })?.parameters
-            codec.rtcpFeedback = rtcpFeedback(payloadType: pt)
+            codec.fmtp = fmtpByPT[pt]
+            var feedback: [String] = []
+            for item in wildcard + (feedbackByPT[String(pt)] ?? []) where !feedback.contains(item) { feedback.append(item) }
+            codec.rtcpFeedback = feedback
             all.append(codec)
         }
         return SDPNegotiatedCodecs(all: all)
