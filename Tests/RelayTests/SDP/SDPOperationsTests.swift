@@ -191,6 +191,8 @@ import Testing
         let video = try #require(answer.mediaSections.first { $0.kind == .video })
         #expect(video.rids == ["q", "h", "f"].map { SDPRid(id: $0, direction: "recv") })
         #expect(video.simulcast == SDPSimulcast(recv: [["q"], ["h"], ["f"]]))
+        #expect(video.extmapId(uri: SDPExtmap.rtpStreamIdURI) == 10)
+        #expect(video.extmapId(uri: SDPExtmap.repairedRtpStreamIdURI) == 11)
     }
 
     @Test func setupRoles() {

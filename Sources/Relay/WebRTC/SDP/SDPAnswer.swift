@@ -109,7 +109,10 @@ extension SDP {
         let setup = answerSetup(offered: offer.setup(for: media), local: local.setup)
 
         var lines = SDPWriter.transportLines(local, setup: setup, mid: media.mid)
+        let acceptsSimulcast = options.acceptSimulcast && !(media.simulcast?.send.isEmpty ?? true)
+        // Simulcast needs the RID extensions (Chromium refuses the answer without them).
         let knownURIs = local.headerExtensions.map(\.uri)
+            + (acceptsSimulcast ? [SDPExtmap.rtpStreamIdURI, SDPExtmap.repairedRtpStreamIdURI] : [])
         for extmap in media.extmaps where knownURIs.contains(extmap.uri) {
             lines.append(.attr("extmap", SDPExtmap(id: extmap.id, uri: extmap.uri).attributeValue))
         }
@@ -118,7 +121,7 @@ extension SDP {
         if let outgoing { lines.append(.attr("msid", "\(outgoing.streamId) \(outgoing.trackId)")) }
         lines.append(.attr("rtcp-mux"))
         lines += codecLines
-        if options.acceptSimulcast, let simulcast = media.simulcast, !simulcast.send.isEmpty {
+        if acceptsSimulcast, let simulcast = media.simulcast {
             for rid in media.rids where rid.direction == "send" {
                 lines.append(.attr("rid", "\(rid.id) recv"))
             }
