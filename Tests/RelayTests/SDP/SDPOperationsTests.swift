@@ -218,6 +218,7 @@ import Testing
         #expect(offer.isIceLite && offer.bundleMids == ["a0", "v1"])
         let video = offer.mediaSections[1]
         #expect(video.payloadTypes == [125, 37, 96, 35])
+        #expect(video.fmtp(payloadType: 125)?.parameter("profile-level-id") == "42e01f")
         #expect(video.setup == .actpass && video.direction == .sendonly)
         #expect(video.rtxSsrcByMediaSsrc == [2222: 3333])
         #expect(video.cname(ssrc: 3333) == "sfu" && video.msid == "guest1 video")
@@ -255,6 +256,22 @@ import Testing
         #expect(answer.mediaSections[0].ssrcs == [5])
         #expect(answer.isIceLite)
         #expect(try SDP.parse(answer.serialized) == answer)
+    }
+
+    @Test func codecMatching() {
+        func h264(_ profile: String, mode: Int) -> SDPMediaCodec {
+            SDPMediaCodec(payloadType: 100, name: "H264", clockRate: 90000,
+                          fmtp: "packetization-mode=\(mode);profile-level-id=\(profile)")
+        }
+        let strict = SDPCodec.h264(), relay = SDPCodec.relayDefaults[0]
+        #expect(strict.accepts(h264("42e01f", mode: 1)) && strict.accepts(h264("42001f", mode: 1)))
+        #expect(!strict.accepts(h264("4d001f", mode: 1)))
+        #expect(relay.accepts(h264("4d001f", mode: 1)) && relay.accepts(h264("640c1f", mode: 1)))
+        #expect(!relay.accepts(h264("42e01f", mode: 0)))
+        #expect(!relay.accepts(SDPMediaCodec(payloadType: 100, name: "H264", clockRate: 90000)))  // mode 0 by default
+        #expect(SDPCodec.opus().accepts(SDPMediaCodec(payloadType: 111, name: "OPUS", clockRate: 48000, channels: 2)))
+        #expect(!SDPCodec.opus().accepts(SDPMediaCodec(payloadType: 111, name: "opus", clockRate: 48000, channels: 1)))
+        #expect(!SDPCodec.vp8().accepts(SDPMediaCodec(payloadType: 98, name: "VP9", clockRate: 90000)))
     }
 
     @Test func danglingAptIsTolerated() throws {

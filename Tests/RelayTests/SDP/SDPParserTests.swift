@@ -71,6 +71,7 @@ import Testing
         #expect(video.rtxSsrcByMediaSsrc[fid.ssrcs[0]] == fid.ssrcs[1])
         #expect(video.cname(ssrc: fid.ssrcs[0]) != nil)
         #expect(audio.ssrcs.count == 1)
+        #expect(sdp.sendingTracks == [SDPTrackSlot(kind: .audio, mid: "0"), SDPTrackSlot(kind: .video, mid: "1")])
     }
 
     @Test func chromeSimulcastRids() throws {

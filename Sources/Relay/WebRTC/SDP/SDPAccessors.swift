@@ -119,3 +119,15 @@ extension SDPMediaSection {
     public var rids: [SDPRid] { lines.attributeValues("rid").compactMap(SDPRid.init(attributeValue:)) }
     public var simulcast: SDPSimulcast? { lines.attributeValues("simulcast").lazy.compactMap(SDPSimulcast.init(attributeValue:)).first }
 }
+
+extension SDP {
+    /// The audio/video m-lines that send media (not rejected, sendonly/sendrecv, with a mid), in
+    /// order: the `local` tracks of a Calls publish, one per m-line.
+    public var sendingTracks: [SDPTrackSlot] {
+        mediaSections.compactMap { media in
+            guard media.kind == .audio || media.kind == .video, !media.isRejected, direction(for: media).sends,
+                  let mid = media.mid else { return nil }
+            return SDPTrackSlot(kind: media.kind, mid: mid)
+        }
+    }
+}

@@ -157,9 +157,12 @@ public struct SDPCodec: Sendable, Equatable {
     public var rtcpFeedback: [String]
     /// RTX payload type to offer with it; in answers, non-nil means the offerer's RTX is accepted.
     public var rtxPayloadType: Int?
+    /// H.264 only: in answers, accept any profile-level-id (the fmtp is still written in offers).
+    public var acceptsAnyH264Profile: Bool
 
     public init(kind: SDPMediaKind, payloadType: Int, name: String, clockRate: Int, channels: Int? = nil,
-                fmtp: String? = nil, rtcpFeedback: [String] = [], rtxPayloadType: Int? = nil) {
+                fmtp: String? = nil, rtcpFeedback: [String] = [], rtxPayloadType: Int? = nil,
+                acceptsAnyH264Profile: Bool = false) {
         self.kind = kind
         self.payloadType = payloadType
         self.name = name
@@ -168,6 +171,7 @@ public struct SDPCodec: Sendable, Equatable {
         self.fmtp = fmtp
         self.rtcpFeedback = rtcpFeedback
         self.rtxPayloadType = rtxPayloadType
+        self.acceptsAnyH264Profile = acceptsAnyH264Profile
     }
 
     /// Feedback the relay's receive side generates (no transport-cc unless asked).
@@ -175,14 +179,14 @@ public struct SDPCodec: Sendable, Equatable {
         ["goog-remb"] + (transportCC ? ["transport-cc"] : []) + ["ccm fir", "nack", "nack pli"]
     }
 
-    /// H.264 packetization-mode 1. With a `profileLevelId`, answers accept offers of the same
-    /// profile_idc (42 = Baseline/Constrained Baseline) at any level; pass nil to accept any profile.
-    public static func h264(payloadType: Int = 125, rtxPayloadType: Int? = 37, profileLevelId: String? = "42e01f",
-                            rtcpFeedback: [String] = videoFeedback()) -> SDPCodec {
-        var fmtp = "level-asymmetry-allowed=1;packetization-mode=1"
-        if let profileLevelId { fmtp += ";profile-level-id=" + profileLevelId }
-        return SDPCodec(kind: .video, payloadType: payloadType, name: "H264", clockRate: 90000, fmtp: fmtp,
-                        rtcpFeedback: rtcpFeedback, rtxPayloadType: rtxPayloadType)
+    /// H.264 packetization-mode 1, written with `profileLevelId` in offers. Answers accept offers
+    /// of the same profile_idc (42 = Baseline/Constrained Baseline) at any level, or any profile
+    /// with `acceptAnyProfile` (the relay passes whatever the guest sends through).
+    public static func h264(payloadType: Int = 125, rtxPayloadType: Int? = 37, profileLevelId: String = "42e01f",
+                            acceptAnyProfile: Bool = false, rtcpFeedback: [String] = videoFeedback()) -> SDPCodec {
+        SDPCodec(kind: .video, payloadType: payloadType, name: "H264", clockRate: 90000,
+                 fmtp: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profileLevelId,
+                 rtcpFeedback: rtcpFeedback, rtxPayloadType: rtxPayloadType, acceptsAnyH264Profile: acceptAnyProfile)
     }
 
     public static func vp8(payloadType: Int = 96, rtxPayloadType: Int? = 35,
@@ -199,7 +203,7 @@ public struct SDPCodec: Sendable, Equatable {
 
     /// What the relay can receive: H.264 (any profile, mode 1), VP8, Opus — with the SFU-like
     /// numbers Calls uses (H.264 125/RTX 37, VP8 96/RTX 35, opus 111).
-    public static let relayDefaults: [SDPCodec] = [.h264(profileLevelId: nil), .vp8(), .opus()]
+    public static let relayDefaults: [SDPCodec] = [.h264(acceptAnyProfile: true), .vp8(), .opus()]
 
     var descriptor: SDPMediaCodec {
         SDPMediaCodec(payloadType: payloadType, name: name, clockRate: clockRate, channels: channels, fmtp: fmtp,
@@ -215,7 +219,7 @@ public struct SDPCodec: Sendable, Equatable {
         case "H264":
             let mine = descriptor
             guard offered.h264PacketizationMode == mine.h264PacketizationMode else { return false }
-            if mine.fmtpParameter("profile-level-id") != nil,
+            if !acceptsAnyH264Profile, mine.fmtpParameter("profile-level-id") != nil,
                let wanted = mine.h264ProfileLevelId, let got = offered.h264ProfileLevelId {
                 return wanted.prefix(2) == got.prefix(2)
             }
