@@ -49,7 +49,7 @@ extension DTLSTests {
         }
 
         @Test func survivesRandomTruncatedAndOversizedInput() {
-            var random = SeededGenerator(seed: 7)
+            var random = SeededRandom(seed: 7)
             let alphabet = Array("sha-256 0123456789ABCDEFabcdef: \t\r\nxyz")
             var parsed = 0
             for round in 0..<3000 {

@@ -136,7 +136,7 @@ extension DTLSTests {
         /// the manual-time retransmission alone must carry the handshake through).
         @Test(arguments: 1...10, [true, false])
         func completesUnderLossDuplicationAndReordering(seed: Int, usesOpenSSLTimer: Bool) throws {
-            var random = SeededGenerator(seed: UInt64(seed))
+            var random = SeededRandom(seed: UInt64(seed))
             let pair = try DTLSTestPair(usesOpenSSLTimer: usesOpenSSLTimer)
             var dropped = 0
             pair.client.start(now: pair.now)
@@ -160,7 +160,7 @@ extension DTLSTests {
         }
 
         @Test func heavyLossStillCompletesOnManualTimeOnly() throws {
-            var random = SeededGenerator(seed: 2024)
+            var random = SeededRandom(seed: 2024)
             var dropped = 0
             var completed = 0
             for _ in 0..<10 {
@@ -242,7 +242,7 @@ extension DTLSTests {
 
         @Test func garbageDoesNotBreakAnEstablishedConnection() throws {
             let pair = try Self.connectedPair()
-            var random = SeededGenerator(seed: 42)
+            var random = SeededRandom(seed: 42)
             for round in 0..<500 {
                 let length = [0, 1, 12, 13, 14, 100, 1200, 4000][round % 8]
                 var garbage = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
@@ -261,7 +261,7 @@ extension DTLSTests {
 
         @Test func garbageDuringTheHandshakeIsIgnored() throws {
             let pair = try DTLSTestPair()
-            var random = SeededGenerator(seed: 9)
+            var random = SeededRandom(seed: 9)
             pair.client.start(now: pair.now)
             for _ in 0..<200 {
                 let garbage = (0..<Int.random(in: 0...300, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }

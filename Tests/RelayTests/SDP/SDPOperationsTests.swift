@@ -58,7 +58,7 @@ import Testing
     @Test func refusesEachBadCaseWithItsReason() throws {
         #expect(throws: SDPError.empty) { try SDP.validateGuestOffer("") }
         #expect(throws: SDPError.notUTF8) { try SDP.validateGuestOffer(bytes: [0x00, 0xC3, 0x28, 0xFF, 0x80, 0x76]) }
-        var rng = SplitMix64(seed: 9)
+        var rng = SeededRandom(seed: 9)
         let garbage = (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         #expect(throws: SDPError.self) { try SDP.validateGuestOffer(bytes: garbage) }
         #expect(throws: SDPError.malformedLine(line: 1, reason: "expected <letter>=<value>")) {

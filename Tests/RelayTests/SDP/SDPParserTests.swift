@@ -157,7 +157,7 @@ import Testing
     /// Seeded random truncations, byte flips, line drops/duplications and garbage insertions:
     /// the parser must never crash, only parse or throw an SDPError; what parses must round-trip.
     @Test func randomMutationsNeverCrash() throws {
-        var rng = SplitMix64(seed: 0x5D9_2026)
+        var rng = SeededRandom(seed: 0x5D9_2026)
         let fixtures = try SDPFixtures.names.map { try SDPFixtures.bytes($0) }
         var parsed = 0, refused = 0
         for _ in 0..<2000 {
@@ -197,15 +197,3 @@ import Testing
     }
 }
 
-/// Deterministic PRNG for reproducible property tests.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
