@@ -1,3 +1,4 @@
+import CSRTP
 import Relay
 import Testing
 
@@ -182,6 +183,11 @@ import Testing
         var packet = Self.rtp(1)
         #expect(a.sender.protectRTP(&packet) == .ok)
         #expect(b.receiver.unprotectRTP(&packet) == .authFailure)
+    }
+
+    @Test func protectOverheadCoversLibsrtpsMaximumTrailer() {
+        #expect(SRTPContext.protectOverhead >= Int(SRTP_MAX_TRAILER_LEN))
+        for profile in SRTPProfile.allCases { #expect(profile.rtcpTrailerLength <= SRTPContext.protectOverhead) }
     }
 
     @Test func outboundAllowsRepeatedSequenceNumbersForRTX() throws {
