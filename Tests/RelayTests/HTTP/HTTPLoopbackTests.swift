@@ -89,9 +89,15 @@ import Testing
         let chunked = try await client.send(HTTPClientRequest(
             method: "POST", url: url, headers: ["Transfer-Encoding": "chunked"], body: Data(count: 5000)))
         #expect(chunked.status == 413)
-        // 10 MB, the size the WHIP reference names.
-        let huge = try await client.send(HTTPClientRequest(method: "POST", url: url, body: Data(count: 10 << 20)))
-        #expect(huge.status == 413)
+        // 10 MB, the size the WHIP reference names. The server answers 413 as soon as it sees the
+        // Content-Length and closes; a client still writing the body may see that close first
+        // (EPIPE) instead of the answer. Either way nothing reaches the handler.
+        do {
+            let huge = try await client.send(HTTPClientRequest(method: "POST", url: url, body: Data(count: 10 << 20)))
+            #expect(huge.status == 413)
+        } catch let error as HTTPClientError {
+            #expect(error.kind == .transport)
+        }
         // Chunked and far past the cap: the server stops reading and drops the connection.
         do {
             let endless = try await client.send(HTTPClientRequest(
