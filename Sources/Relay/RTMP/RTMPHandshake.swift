@@ -53,7 +53,7 @@ enum RTMPHandshake {
         mutating func receive<C: Collection>(_ bytes: C, s1: () -> [UInt8]) throws(RTMPError) -> [Step] where C.Element == UInt8 {
             received.append(contentsOf: bytes)
             var steps: [Step] = []
-            if let c0 = received.first, c0 != version {
+            if !sentReply, let c0 = received.first, c0 != version {
                 throw RTMPError(.badHandshake, "client opened with version byte \(c0), expected 3 (not an RTMP client, or RTMPE)")
             }
             if !sentReply, received.count >= 1 + packetSize {

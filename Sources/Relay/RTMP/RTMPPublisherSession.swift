@@ -95,7 +95,8 @@ public struct RTMPPublisherSession: Sendable {
             try receive(bytes, out: &out, events: &events)
         } catch {
             state = .closed
-            events.append(.closed(error))
+            let refused = error.kind == .connectRejected || error.kind == .publishRejected
+            events.append(refused ? .rejected(error) : .closed(error))
         }
         counters.bytesSent += out.count
         return (out.isEmpty ? [] : [.send(out)]) + events.map { .event($0) }

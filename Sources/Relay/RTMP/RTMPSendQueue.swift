@@ -4,8 +4,10 @@
 /// audio only when even that is not enough. A value: the publisher guards it with its lock.
 public struct RTMPSendQueue: Sendable {
     public struct Limits: Sendable {
-        /// OBS starts dropping at about 700 ms of queued video.
-        public var maxVideoSpan: Duration = .milliseconds(700)
+        /// Queued video longer than this loses its non-reference frames (OBS: ~700 ms).
+        public var nonReferenceDropSpan: Duration = .milliseconds(700)
+        /// Queued video longer than this loses whole GOPs.
+        public var gopDropSpan: Duration = .milliseconds(1200)
         public var maxBytes = 8 << 20
         public init() {}
     }
@@ -85,12 +87,13 @@ public struct RTMPSendQueue: Sendable {
         return last - first
     }
 
-    private var overLimit: Bool { videoSpan > limits.maxVideoSpan || bytes > limits.maxBytes }
+    private var overLimit: Bool { videoSpan > limits.gopDropSpan || bytes > limits.maxBytes }
 
     private mutating func enforceLimits() -> Bool {
-        guard overLimit else { return false }
-        // 1. Frames nothing refers to.
-        removeAll(where: { $0.isDisposable }) { $0.counters.nonReferenceFramesDropped += 1 }
+        // 1. Frames nothing refers to: fewer bytes, so the socket catches up sooner.
+        if videoSpan > limits.nonReferenceDropSpan || bytes > limits.maxBytes {
+            removeAll(where: { $0.isDisposable }) { $0.counters.nonReferenceFramesDropped += 1 }
+        }
         guard overLimit else { return false }
         // 2. Whole GOPs: the oldest video up to the next queued keyframe after the first item.
         var requestKeyframe = false
