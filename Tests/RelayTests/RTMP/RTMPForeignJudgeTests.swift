@@ -68,12 +68,18 @@ enum ForeignTools {
 
     /// Streams and video packets of an FLV as ffprobe sees them.
     static func probe(_ file: URL) throws -> (streams: [[String: Any]], videoDTS: [Int]) {
+        let (streams, packets) = try probePackets(file)
+        return (streams, packets.map(\.dts))
+    }
+
+    /// Streams, and each video packet's DTS and keyframe flag.
+    static func probePackets(_ file: URL) throws -> (streams: [[String: Any]], video: [(dts: Int, key: Bool)]) {
         guard let ffprobe = find("ffprobe") else { throw RTMPError(.connectionFailed, "ffprobe not installed") }
         let s = try run(ffprobe, ["-v", "error", "-count_frames", "-show_streams", "-of", "json", file.path])
         let streams = json(s.out)["streams"] as? [[String: Any]] ?? []
         let p = try run(ffprobe, ["-v", "error", "-select_streams", "v", "-show_packets", "-of", "json", file.path])
         let packets = json(p.out)["packets"] as? [[String: Any]] ?? []
-        return (streams, packets.compactMap { $0["dts"] as? Int })
+        return (streams, packets.compactMap { p in (p["dts"] as? Int).map { ($0, (p["flags"] as? String ?? "").hasPrefix("K")) } })
     }
 }
 
