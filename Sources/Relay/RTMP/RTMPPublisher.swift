@@ -28,6 +28,9 @@ public final class RTMPPublisher: @unchecked Sendable {
         public var backoffMax: Duration = .seconds(5)
         /// Encoded bytes waiting for the socket before the worker stops taking from the queue.
         public var socketHighWater = 256 << 10
+        /// SO_SNDBUF; nil keeps the kernel's (auto-tuned, can hold seconds of video on loopback).
+        /// Smaller makes backpressure, and so dropping, start sooner.
+        public var socketSendBufferSize: Int? = nil
         public init() {}
     }
 
@@ -74,6 +77,9 @@ public final class RTMPPublisher: @unchecked Sendable {
     }
 
     public var counters: Counters { lock.withLock { stats.queue = queue.counters; return stats } }
+
+    /// Bytes of media waiting in the queue (bounded by `configuration.queue.maxBytes`).
+    public var queuedBytes: Int { lock.withLock { queue.bytes } }
 
     /// Starts the worker thread. The thread keeps the publisher alive until `stop()`.
     public func start() {
@@ -180,7 +186,8 @@ public final class RTMPPublisher: @unchecked Sendable {
     private func runConnection(attempt: Int) -> ConnectionResult {
         let socket: TCPSocket
         do {
-            socket = try TCPSocket.connect(host: url.host, port: url.port, timeout: configuration.connectTimeout)
+            socket = try TCPSocket.connect(host: url.host, port: url.port, timeout: configuration.connectTimeout,
+                                           sendBufferSize: configuration.socketSendBufferSize)
         } catch {
             return .failed(error, published: false)
         }

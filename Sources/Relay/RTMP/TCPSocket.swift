@@ -16,7 +16,7 @@ final class TCPSocket {
     deinit { _ = systemClose(fd) }
 
     /// Resolves and connects with a deadline (IPv4 and IPv6, first address that answers).
-    static func connect(host: String, port: UInt16, timeout: Duration) throws(RTMPError) -> TCPSocket {
+    static func connect(host: String, port: UInt16, timeout: Duration, sendBufferSize: Int? = nil) throws(RTMPError) -> TCPSocket {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if os(Linux)
@@ -41,6 +41,10 @@ final class TCPSocket {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             var one: Int32 = 1
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            if let sendBufferSize {
+                var size = Int32(clamping: sendBufferSize)
+                _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            }
             #if canImport(Darwin)
             _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
             #endif
