@@ -11,6 +11,8 @@ final class StallingRTMPServer: @unchecked Sendable {
     private var stalled = false
     private var stopped = false
     private var tags: [FLVTag] = []
+    private var publishedPath: String?
+    private var unpublished = false
     private let done = DispatchSemaphore(value: 0)
     let listenFD: Int32
     let port: UInt16
@@ -37,6 +39,8 @@ final class StallingRTMPServer: @unchecked Sendable {
 
     func setStalled(_ value: Bool) { lock.withLock { stalled = value } }
     var received: [FLVTag] { lock.withLock { tags } }
+    var path: String? { lock.withLock { publishedPath } }
+    var sawUnpublish: Bool { lock.withLock { unpublished } }
 
     func start() {
         Thread { [self] in serve(); done.signal() }.start()
@@ -60,11 +64,15 @@ final class StallingRTMPServer: @unchecked Sendable {
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&p, 1, 50) > 0 else { continue }
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { return }
+            guard n > 0 else { lock.withLock { unpublished = true }; return }
             for action in session.receive(buffer[0..<n]) {
                 switch action {
                 case .send(let bytes): writeAll(fd, bytes)
-                case .event(.publishRequested): writeAll(fd, session.acceptPublish())
+                case .event(.publishRequested):
+                    let path = session.path
+                    lock.withLock { publishedPath = path }
+                    writeAll(fd, session.acceptPublish())
+                case .event(.unpublished): lock.withLock { unpublished = true }
                 case .event(.media(let tag)): lock.withLock { tags.append(tag) }
                 case .event: break
                 }
