@@ -180,5 +180,20 @@ struct RTMPForeignJudgeTests {
         #expect(audio?["nb_read_frames"] as? String == "\(media.audioFrames.count)")
         #expect(dts.count == media.accessUnits.count)
         #expect(zip(dts, dts.dropFirst()).allSatisfy { $0 < $1 }, "video DTS must grow: \(dts)")
+
+        // Passthrough is exact: every decoded frame equals the fixture's own decoded frame.
+        let fixture = FixturePaths.url("rtmp/video-320x240-30fps-baseline.h264").path
+        let sent = try ForeignTools.run(ffmpeg, ["-v", "error", "-i", fixture, "-map", "0:v", "-f", "framemd5", "-"])
+        let received = try ForeignTools.run(ffmpeg, ["-v", "error", "-i", out.path, "-map", "0:v", "-f", "framemd5", "-"])
+        let sentHashes = ForeignTools.frameHashes(sent.out)
+        #expect(sentHashes.count == media.accessUnits.count)
+        #expect(ForeignTools.frameHashes(received.out) == sentHashes)
+    }
+}
+
+extension ForeignTools {
+    /// The MD5 column of `-f framemd5` output (timestamps differ between containers).
+    static func frameHashes(_ framemd5: String) -> [String] {
+        framemd5.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { $0.split(separator: ",").last?.trimmingCharacters(in: .whitespaces) }
     }
 }

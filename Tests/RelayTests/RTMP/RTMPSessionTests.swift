@@ -182,6 +182,36 @@ struct RTMPSessionTests {
         #expect(headers.last?.body[8] == 0x29)
     }
 
+    /// A client that has done the handshake and connect, then sends `bytes` built by `make`.
+    static func serverAfterConnect(then make: (inout RTMPChunkWriter) -> [UInt8]) throws -> [RTMPServerSession.Action] {
+        var pair = try Pair(url: "rtmp://h/live/x")
+        pair.pump()
+        var writer = RTMPChunkWriter()
+        writer.setChunkSize(4096)  // the client announced 4096 during connect
+        return pair.server.receive(make(&writer))
+    }
+
+    @Test func serverClosesOnBadChunkSizeTruncatedAMFAndUnknownTypes() throws {
+        for size: UInt32 in [0, 0x8000_0000] {
+            let actions = try Self.serverAfterConnect { w in w.write(RTMPControl.control(RTMPMessageType.setChunkSize, RTMPControl.be32(size))) }
+            guard case .event(.closed(let error?)) = actions.last else { Issue.record("chunk size \(size): \(actions)"); continue }
+            #expect(error.kind == .badChunkSize)
+        }
+        let truncated = try Self.serverAfterConnect { w in
+            var payload = AMF0.encode([.string("createStream"), .number(4), .null])
+            payload.removeLast(3)
+            payload[2] = 0x7F  // a string length running past the end
+            return w.write(RTMPMessage(chunkStreamID: 3, timestamp: 0, typeID: RTMPMessageType.commandAMF0, messageStreamID: 0, payload: payload))
+        }
+        guard case .event(.closed(let e1?)) = truncated.last else { Issue.record("\(truncated)"); return }
+        #expect(e1.kind == .badCommand)
+        let unknown = try Self.serverAfterConnect { w in
+            w.write(RTMPMessage(chunkStreamID: 3, timestamp: 0, typeID: 0x42, messageStreamID: 0, payload: [1, 2, 3]))
+        }
+        guard case .event(.closed(let e2?)) = unknown.last else { Issue.record("\(unknown)"); return }
+        #expect(e2.reason.contains("unknown RTMP message type 66"))
+    }
+
     @Test func serverRejectsGarbageAndUnknownTypes() {
         var server = RTMPServerSession()
         let actions = server.receive([0x16, 0x03, 0x01, 0x00])  // a TLS hello
