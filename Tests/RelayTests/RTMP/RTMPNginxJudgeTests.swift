@@ -57,6 +57,12 @@ struct RTMPNginxJudgeTests {
         try #require(events.wait(timeout: 10) { if case .publishing = $0 { true } else { false } }, "events: \(events.all)")
         publisher.sendFixture(media)
         publisher.stop(flushTimeout: .seconds(10))
+        // nginx reads what is still in its socket buffer after our close; its "disconnect" log
+        // line comes after deleteStream has closed the recording.
+        let logURL = prefix.appendingPathComponent("logs/error.log")
+        let closeDeadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < closeDeadline,
+              !((try? String(contentsOf: logURL, encoding: .utf8)) ?? "").contains("disconnect") { usleep(20_000) }
         // The recording was closed at deleteStream. SIGKILL because single-process nginx may
         // inherit a signal mask that blocks SIGTERM from the test runner.
         kill(server.processIdentifier, SIGKILL)
