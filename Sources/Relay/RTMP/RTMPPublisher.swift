@@ -14,6 +14,10 @@ import Darwin
 /// connection fails it reconnects with backoff (250 ms doubling to 5 s), and each new publish
 /// starts with metadata, sequence headers and a keyframe (asked for through `onKeyframeRequest`).
 ///
+/// `onEvent` and `onKeyframeRequest` run on the publisher's thread (keyframe requests may
+/// also come from the thread calling `send(video:…)`): keep them short and non-blocking.
+/// The worker thread holds the publisher until `stop()`; call it to release everything.
+///
 /// `@unchecked Sendable`: every mutable property below `lock` is read and written only while
 /// holding `lock`; the socket and session live in the worker thread's stack frame.
 public final class RTMPPublisher: @unchecked Sendable {
