@@ -115,6 +115,9 @@ public struct RTMPChunkReader: Sendable {
         }
 
         let startsMessage = !state.inProgress
+        if !startsMessage && fmt != 3 {
+            throw RTMPError(.badChunk, "chunk stream \(csid) got a fmt \(fmt) header in the middle of a message (only fmt 3 may continue one)")
+        }
         if startsMessage {
             guard state.length <= limits.maxMessageSize else {
                 throw RTMPError(.messageTooLarge, "peer sent a \(state.length)-byte message; the limit is \(limits.maxMessageSize)")

@@ -117,6 +117,14 @@ struct RTMPChunkTests {
         #expect(throws: RTMPError.self) { try small.feed([0x04, 0, 0, 0, 0xFF, 0xFF, 0xFF, 8, 1, 0, 0, 0]) }
     }
 
+    @Test func newHeaderInsideAMessageIsAnError() throws {
+        var reader = RTMPChunkReader()
+        // A 200-byte message's first chunk, then a fmt 0 header on the same chunk stream.
+        let first: [UInt8] = [0x06, 0, 0, 0, 0, 0, 200, 9, 1, 0, 0, 0] + Array(repeating: 0, count: 128)
+        #expect(try reader.feed(first).isEmpty)
+        #expect(throws: RTMPError.self) { try reader.feed([0x06, 0, 0, 0, 0, 0, 10, 9, 1, 0, 0, 0]) }
+    }
+
     @Test func randomGarbageNeverCrashes() {
         var rng = SeededRandom(seed: 99)
         for _ in 0..<2000 {
