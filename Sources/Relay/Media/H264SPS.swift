@@ -6,6 +6,11 @@ public struct H264SPS: Sendable, Equatable {
     public var levelIdc: UInt8
     public var width: Int
     public var height: Int
+    /// chroma_format_idc (1 = 4:2:0) and bit depths: the AVC decoder configuration record of
+    /// the High profiles carries them.
+    public var chromaFormat: Int
+    public var bitDepthLuma: Int
+    public var bitDepthChroma: Int
 
     public struct ParseError: Error, Sendable, CustomStringConvertible {
         public var description: String
@@ -22,7 +27,9 @@ public struct H264SPS: Sendable, Equatable {
         levelIdc = raw[3]
         var reader = BitReader(Self.removingEmulationPrevention(raw.dropFirst(4)))
         do {
-            (width, height) = try Self.dimensions(profileIdc: profileIdc, reader: &reader)
+            let format = try Self.readFormat(profileIdc: profileIdc, reader: &reader)
+            (chromaFormat, bitDepthLuma, bitDepthChroma) = (Int(format.chroma), format.depthLuma, format.depthChroma)
+            (width, height) = try Self.dimensions(format: format, reader: &reader)
         } catch {
             throw ParseError(description: "SPS ends before its picture size")
         }
@@ -36,22 +43,34 @@ public struct H264SPS: Sendable, Equatable {
         }.joined()
     }
 
-    private static func dimensions(profileIdc: UInt8, reader: inout BitReader) throws -> (Int, Int) {
-        _ = try reader.unsignedGolomb()  // seq_parameter_set_id
-        var chromaFormatIdc: UInt32 = 1
+    private struct Format {
+        var chroma: UInt32 = 1
         var separateColourPlane = false
+        var depthLuma = 8
+        var depthChroma = 8
+    }
+
+    private static func readFormat(profileIdc: UInt8, reader: inout BitReader) throws -> Format {
+        _ = try reader.unsignedGolomb()  // seq_parameter_set_id
+        var format = Format()
         if [100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135].contains(profileIdc) {
-            chromaFormatIdc = try reader.unsignedGolomb()
-            if chromaFormatIdc == 3 { separateColourPlane = try reader.bit() == 1 }
-            _ = try reader.unsignedGolomb()  // bit_depth_luma_minus8
-            _ = try reader.unsignedGolomb()  // bit_depth_chroma_minus8
+            format.chroma = try reader.unsignedGolomb()
+            guard format.chroma <= 3 else { throw BitReader.EndOfData() }
+            if format.chroma == 3 { format.separateColourPlane = try reader.bit() == 1 }
+            format.depthLuma = Int(try reader.unsignedGolomb()) + 8
+            format.depthChroma = Int(try reader.unsignedGolomb()) + 8
+            guard format.depthLuma <= 14, format.depthChroma <= 14 else { throw BitReader.EndOfData() }
             try reader.skip(1)  // qpprime_y_zero_transform_bypass_flag
             if try reader.bit() == 1 {  // seq_scaling_matrix_present_flag
-                for index in 0..<(chromaFormatIdc == 3 ? 12 : 8) where try reader.bit() == 1 {
+                for index in 0..<(format.chroma == 3 ? 12 : 8) where try reader.bit() == 1 {
                     try skipScalingList(size: index < 6 ? 16 : 64, reader: &reader)
                 }
             }
         }
+        return format
+    }
+
+    private static func dimensions(format: Format, reader: inout BitReader) throws -> (Int, Int) {
         _ = try reader.unsignedGolomb()  // log2_max_frame_num_minus4
         let pocType = try reader.unsignedGolomb()
         if pocType == 0 {
@@ -76,7 +95,7 @@ public struct H264SPS: Sendable, Equatable {
         if try reader.bit() == 1 {  // frame_cropping_flag
             let left = Int(try reader.unsignedGolomb()), right = Int(try reader.unsignedGolomb())
             let top = Int(try reader.unsignedGolomb()), bottom = Int(try reader.unsignedGolomb())
-            let arrayType = separateColourPlane ? 0 : chromaFormatIdc
+            let arrayType = format.separateColourPlane ? 0 : format.chroma
             let cropX = arrayType == 0 ? 1 : (arrayType == 3 ? 1 : 2)
             let cropY = (arrayType == 0 ? 1 : (arrayType == 1 ? 2 : 1)) * (frameMbsOnly ? 1 : 2)
             width -= (left + right) * cropX

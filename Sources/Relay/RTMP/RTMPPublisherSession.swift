@@ -195,7 +195,7 @@ public struct RTMPPublisherSession: Sendable {
 
     private mutating func sendHeaders(into out: inout [UInt8]) {
         var metadata = configuration.metadata
-        if metadata.hasVideo, let first = sps.first, let info = try? SPSInfo(Array(first)) {
+        if metadata.hasVideo, let first = sps.first, let info = try? H264SPS(nal: first) {
             metadata.width = metadata.width ?? info.width
             metadata.height = metadata.height ?? info.height
         }
@@ -241,10 +241,10 @@ public struct RTMPPublisherSession: Sendable {
         var hasIDR = false
         for nal in nals {
             switch H264Bitstream.nalType(nal) {
-            case H264NALType.sps: newSPS.append(nal)
-            case H264NALType.pps: newPPS.append(nal)
-            case H264NALType.aud: break
-            case H264NALType.idr: hasIDR = true; keep.append(nal)
+            case H264NALType.sps.rawValue: newSPS.append(nal)
+            case H264NALType.pps.rawValue: newPPS.append(nal)
+            case H264NALType.accessUnitDelimiter.rawValue: break
+            case H264NALType.idrSlice.rawValue: hasIDR = true; keep.append(nal)
             default: keep.append(nal)
             }
         }

@@ -7,7 +7,7 @@ struct FLVTests {
         let media = try RTMPFixtureMedia.load()
         #expect(media.accessUnits.count == 90)
         #expect(media.accessUnits.filter(\.isKeyframe).count == 3)
-        let info = try SPSInfo(media.sps)
+        let info = try H264SPS(nal: media.sps)
         #expect(info.width == 320 && info.height == 240)
         let record = try H264Bitstream.decoderConfigurationRecord(sps: [media.sps[...]], pps: [[0x68, 0xCE, 0x3C, 0x80][...]])
         #expect(Array(record.prefix(6)) == [1, media.sps[1], media.sps[2], media.sps[3], 0xFF, 0xE1])
@@ -17,8 +17,8 @@ struct FLVTests {
 
     @Test func truncatedSPSIsAnErrorNotACrash() throws {
         let media = try RTMPFixtureMedia.load()
-        for cut in 0..<media.sps.count - 1 { _ = try? SPSInfo(Array(media.sps.prefix(cut))) }
-        #expect(throws: RTMPError.self) { try SPSInfo(Array(media.sps.prefix(4))) }
+        for cut in 0..<media.sps.count - 1 { _ = try? H264SPS(nal: media.sps.prefix(cut)) }
+        #expect(throws: H264SPS.ParseError.self) { try H264SPS(nal: media.sps.prefix(4)) }
     }
 
     @Test func annexBSplitHandlesBothStartCodes() {

@@ -1,18 +1,6 @@
 import Foundation
 @testable import Relay
 
-/// A small seeded generator so random tests are repeatable.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The generated fixture media (see Fixtures/rtmp/README.md), split into access units / frames.
 struct RTMPFixtureMedia {
@@ -34,10 +22,10 @@ struct RTMPFixtureMedia {
         var sps: [UInt8] = []
         for nal in H264Bitstream.splitAnnexB(video) {
             let type = H264Bitstream.nalType(nal)
-            if type == H264NALType.sps, sps.isEmpty { sps = Array(nal) }
+            if type == H264NALType.sps.rawValue, sps.isEmpty { sps = Array(nal) }
             pending += [0, 0, 0, 1] + nal
-            if type == H264NALType.idr || type == H264NALType.nonIDR {
-                units.append(AccessUnit(bytes: pending, isKeyframe: type == H264NALType.idr))
+            if type == H264NALType.idrSlice.rawValue || type == H264NALType.nonIDRSlice.rawValue {
+                units.append(AccessUnit(bytes: pending, isKeyframe: type == H264NALType.idrSlice.rawValue))
                 pending = []
             }
         }
