@@ -86,7 +86,7 @@ struct FakeCallsAPITests {
             #expect(response.status == 400)
             #expect(errorCode(response) == "invalid_session_description")
         }
-        let noOffer = await harness.raw("POST", "sessions/\(session)/renegotiate",
+        let noOffer = await harness.raw("PUT", "sessions/\(session)/renegotiate",
                                         body: #"{"sessionDescription":{"type":"answer","sdp":"v=0"}}"#)
         #expect(noOffer.status == 400)
         #expect(errorCode(noOffer) == "invalid_session_description")
