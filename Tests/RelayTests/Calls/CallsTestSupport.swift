@@ -20,22 +20,36 @@ final class SleepRecorder: @unchecked Sendable {
 }
 
 /// A gate a fake's sleep can wait on: callers queue until the test opens it. Lets a test hold a
-/// FakeCalls mutation open deterministically.
+/// FakeCalls mutation open deterministically. A cancelled caller passes at once, so a failing
+/// test (which cancels its `async let`s) ends instead of hanging.
 actor Gate {
     private var isOpen = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextId = 0
     private(set) var arrivals = 0
 
     func pass() async {
         arrivals += 1
-        if isOpen { return }
-        await withCheckedContinuation { waiters.append($0) }
+        if isOpen || Task.isCancelled { return }
+        nextId += 1
+        let id = nextId
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled { continuation.resume() } else { waiters[id] = continuation }
+            }
+        } onCancel: {
+            Task { await self.release(id) }
+        }
     }
 
     func open() {
         isOpen = true
-        for waiter in waiters { waiter.resume() }
-        waiters = []
+        for waiter in waiters.values { waiter.resume() }
+        waiters = [:]
+    }
+
+    private func release(_ id: Int) {
+        waiters.removeValue(forKey: id)?.resume()
     }
 
     var waiting: Int { waiters.count }
