@@ -94,6 +94,9 @@ enum CallsErrorMapping {
         }
         let hint: String
         switch code {
+        case "session_error" where status == 406:
+            hint = "another mutation of this session was in progress; relayd serializes its own calls, "
+                + "so check that no second relayd (or other client) uses the same session"
         case "invalid_session_description": hint = "the SDP was rejected; check the offer/answer being sent"
         case "invalid_params", "decoding_error": hint = "the request body was refused — a relayd bug"
         default: hint = "see the Calls error code"

@@ -102,6 +102,17 @@ struct CallsClientRetryTests {
         #expect(sleeps.waits.isEmpty)
     }
 
+    @Test func anOverlapFromElsewhereIsNotRetriedAndSaysWhy() async throws {
+        let overlap = #"{"errorCode":"session_error","errorDescription":"another mutation is in progress"}"#
+        let (client, script, _) = client([.respond(406, overlap), .respond(200, "{}")])
+        let error = await #expect(throws: CallsError.self) {
+            try await client.renegotiate(session: Self.session, answer: "v=0")
+        }
+        #expect(error?.retryable == false)
+        #expect(error?.description.contains("second relayd") == true)
+        #expect(await script.requests.count == 1)
+    }
+
     @Test func newSessionWants201() async throws {
         let (client, _, _) = client([.respond(200, Self.created)])
         let error = await #expect(throws: CallsError.self) { try await client.newSession() }

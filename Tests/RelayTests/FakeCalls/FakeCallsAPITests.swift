@@ -193,4 +193,32 @@ struct FakeCallsAPITests {
         }
         #expect(error?.code == "invalid_params")
     }
+
+    @Test func randomBodiesAndPathsNeverCrashAndAre4xx() async throws {
+        let harness = CallsHarness()
+        let session = try await newSession(harness)
+        var state: UInt64 = 0xca11
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        let pieces = ["{", "}", "[", "]", "\"tracks\"", ":", ",", "\"location\"", "\"local\"", "\"remote\"",
+                      "\"mid\"", "\"0\"", "null", "true", "\"sessionDescription\"", "\"type\"", "\"offer\"",
+                      "\"sdp\"", "\"v=0\\r\\n\"", "\"force\""]
+        let paths = ["tracks/new", "renegotiate", "tracks/close"]
+        for round in 0..<300 {
+            let body = (0..<Int(next() % 24)).map { _ in pieces[Int(next()) % pieces.count] }.joined()
+            let path = paths[round % paths.count]
+            let method = path == "tracks/new" ? "POST" : "PUT"
+            let response = await harness.raw(method, "sessions/\(session)/\(path)", body: body)
+            #expect((200..<500).contains(response.status), "\(method) \(path) \(body) → \(response.status)")
+        }
+        let weirdPaths = ["", "/", "/v1", "/v1/apps", "/v1/apps//sessions/new", "/v1/apps/\(CallsHarness.appId)/sessions",
+                          "/v1/apps/\(CallsHarness.appId)/sessions/\(session)/tracks/new/extra"]
+        for path in weirdPaths {
+            let response = await harness.fake.handle(HTTPRequest(
+                method: "POST", path: path, headers: ["Authorization": "Bearer \(CallsHarness.token)"]))
+            #expect((400..<500).contains(response.status), "\(path) → \(response.status)")
+        }
+    }
 }
