@@ -23,7 +23,7 @@ public final class CallsClient: CallsAPI {
     private let sleep: CallsSleep
     private let logger: Logger
     private let queue = SessionMutationQueue()
-    private let scrubber: SecretScrubber
+    private let scrubber: CallsSecretScrubber
 
     /// - Parameters:
     ///   - baseURL: up to and including the version, e.g. "https://rtc.live.cloudflare.com/v1"
@@ -44,7 +44,7 @@ public final class CallsClient: CallsAPI {
         self.retryPolicy = retryPolicy
         self.logger = logger
         self.sleep = sleep
-        self.scrubber = SecretScrubber(secret: token)
+        self.scrubber = CallsSecretScrubber(secret: token)
     }
 
     // MARK: CallsAPI

@@ -129,7 +129,7 @@ enum CallsErrorMapping {
 }
 
 /// Removes a secret from text that came from outside (a server could echo a header back).
-struct SecretScrubber: Sendable {
+struct CallsSecretScrubber: Sendable {
     let secret: String
 
     func scrub(_ text: String) -> String {

@@ -41,13 +41,13 @@ public struct RetrySchedule: Sendable {
     public private(set) var attempts = 0
     public private(set) var waited: Duration = .zero
     private var nextBase: Duration
-    private var random: SplitMix64
+    private var random: RetryJitterRandom
 
     public init(policy: RetryPolicy) {
         self.policy = policy
         self.nextBase = policy.initialDelay
         var system = SystemRandomNumberGenerator()
-        self.random = SplitMix64(seed: policy.jitterSeed ?? system.next())
+        self.random = RetryJitterRandom(seed: policy.jitterSeed ?? system.next())
     }
 
     /// Records a failed attempt; returns how long to wait before the next one, or nil when the
@@ -68,7 +68,7 @@ public struct RetrySchedule: Sendable {
 }
 
 /// A tiny deterministic generator for jitter (not for anything secret).
-struct SplitMix64: RandomNumberGenerator, Sendable {
+struct RetryJitterRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

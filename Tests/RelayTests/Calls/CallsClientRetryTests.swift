@@ -26,7 +26,7 @@ actor ScriptedCalls {
     }
 }
 
-struct ScriptedHTTPClient: HTTPClient {
+struct ScriptedCallsHTTPClient: HTTPClient {
     let script: ScriptedCalls
     func send(_ request: HTTPClientRequest) async throws -> HTTPResponse { try await script.next(request) }
 }
@@ -36,10 +36,10 @@ struct CallsClientRetryTests {
     static let session = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     static let created = #"{"sessionId":"0123456789abcdef0123456789abcdef"}"#
 
-    func client(_ steps: [ScriptedCalls.Step], policy: RetryPolicy = .default) -> (CallsClient, ScriptedCalls, SleepRecorder) {
+    func client(_ steps: [ScriptedCalls.Step], policy: RetryPolicy = .default) -> (CallsClient, ScriptedCalls, CallsSleepRecorder) {
         let script = ScriptedCalls(steps)
-        let sleeps = SleepRecorder()
-        let client = CallsClient(appId: "app1", token: CallsHarness.token, http: ScriptedHTTPClient(script: script),
+        let sleeps = CallsSleepRecorder()
+        let client = CallsClient(appId: "app1", token: CallsHarness.token, http: ScriptedCallsHTTPClient(script: script),
                                  retryPolicy: policy, sleep: sleeps.sleep)
         return (client, script, sleeps)
     }

@@ -125,7 +125,7 @@ struct CallsClientTests {
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         // The publisher's browser "starts sending" during the third backoff wait.
-        let waits = SleepRecorder()
+        let waits = CallsSleepRecorder()
         let client = CallsClient(appId: CallsHarness.appId, token: CallsHarness.token,
                                  http: InProcessHTTPClient(handler: harness.fake.handler), sleep: { delay in
             try await waits.sleep(delay)
@@ -169,7 +169,7 @@ struct CallsClientTests {
     }
 
     @Test func concurrentMutationsThroughTheClientAreSerialized() async throws {
-        let gate = Gate()
+        let gate = CallsTestGate()
         // The fake's mutation latency waits on the gate: a mutation stays "in progress" in the fake
         // until the test opens it (latency is off while setting up).
         let harness = CallsHarness(fakeSleep: { _ in await gate.pass() })
@@ -181,10 +181,10 @@ struct CallsClientTests {
 
         async let first = client.subscribe(session: subscriber, tracks: [.remote("video", session: publisher)],
                                            offer: nil)
-        try await waitUntil("first mutation held inside the fake") { await gate.waiting == 1 }
+        try await callsWaitUntil("first mutation held inside the fake") { await gate.waiting == 1 }
         async let second = client.subscribe(session: subscriber, tracks: [.remote("audio", session: publisher)],
                                             offer: nil)
-        try await waitUntil("second mutation queued in the client") {
+        try await callsWaitUntil("second mutation queued in the client") {
             await client.queuedMutations(for: subscriber) == 2
         }
         #expect(await harness.fake.stats.mutationsProcessed == processedBefore + 1)
@@ -203,7 +203,7 @@ struct CallsClientTests {
         let publisher = try await harness.publishGuest()
         let sessionA = try await harness.client.newSession()
         let sessionB = try await harness.client.newSession()
-        let gate = Gate()
+        let gate = CallsTestGate()
         let fake = harness.fake
         let client = CallsClient(appId: CallsHarness.appId, token: CallsHarness.token,
                                  http: InProcessHTTPClient(handler: { request in
@@ -212,7 +212,7 @@ struct CallsClientTests {
                                  }))
         async let blocked = client.subscribe(session: sessionA, tracks: [.remote("video", session: publisher)],
                                              offer: nil)
-        try await waitUntil("A held") { await gate.waiting == 1 }
+        try await callsWaitUntil("A held") { await gate.waiting == 1 }
         let other = try await client.subscribe(session: sessionB, tracks: [.remote("video", session: publisher)],
                                                offer: nil)
         #expect(other.sessionDescription?.type == .offer)
@@ -224,7 +224,7 @@ struct CallsClientTests {
         let harness = CallsHarness(flow: .whenMarked)
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
-        let sleeping = Gate()
+        let sleeping = CallsTestGate()
         await sleeping.open()  // only its arrival count is used here
         let client = CallsClient(appId: CallsHarness.appId, token: CallsHarness.token,
                                  http: InProcessHTTPClient(handler: harness.fake.handler), sleep: { delay in
@@ -234,7 +234,7 @@ struct CallsClientTests {
         let task = Task {
             try await client.subscribeWhenFlowing(session: subscriber, tracks: [.remote("video", session: publisher)])
         }
-        try await waitUntil("client in backoff") { await sleeping.arrivals >= 1 }
+        try await callsWaitUntil("client in backoff") { await sleeping.arrivals >= 1 }
         let started = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }

@@ -4,7 +4,7 @@ import Logging
 import Relay
 
 /// Records every backoff wait and returns at once (or throws once the task is cancelled).
-final class SleepRecorder: @unchecked Sendable {
+final class CallsSleepRecorder: @unchecked Sendable {
     // A lock guards `waits`: the sleep closure is called from any task.
     private let lock = NSLock()
     private var recorded: [Duration] = []
@@ -22,7 +22,7 @@ final class SleepRecorder: @unchecked Sendable {
 /// A gate a fake's sleep can wait on: callers queue until the test opens it. Lets a test hold a
 /// FakeCalls mutation open deterministically. A cancelled caller passes at once, so a failing
 /// test (which cancels its `async let`s) ends instead of hanging.
-actor Gate {
+actor CallsTestGate {
     private var isOpen = false
     private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     private var nextId = 0
@@ -56,7 +56,7 @@ actor Gate {
 }
 
 /// Waits (yielding, bounded) until `condition` holds: waiting on a real event, not on time.
-func waitUntil(_ what: String, iterations: Int = 100_000, _ condition: () async -> Bool) async throws {
+func callsWaitUntil(_ what: String, iterations: Int = 100_000, _ condition: () async -> Bool) async throws {
     for _ in 0..<iterations {
         if await condition() { return }
         await Task.yield()
@@ -66,7 +66,7 @@ func waitUntil(_ what: String, iterations: Int = 100_000, _ condition: () async 
 }
 
 /// A swift-log handler that keeps every rendered line in memory.
-final class CapturedLog: @unchecked Sendable {
+final class CallsCapturedLog: @unchecked Sendable {
     // A lock guards `lines`: handlers are called from any task.
     private let lock = NSLock()
     private var stored: [String] = []
@@ -81,7 +81,7 @@ final class CapturedLog: @unchecked Sendable {
     }
 
     struct CapturingHandler: LogHandler {
-        let sink: CapturedLog
+        let sink: CallsCapturedLog
         var metadata: Logger.Metadata = [:]
         var logLevel: Logger.Level = .trace
 
@@ -105,17 +105,17 @@ struct CallsHarness {
 
     let fake: FakeCallsAPI
     let client: CallsClient
-    let sleeps: SleepRecorder
-    let log: CapturedLog
+    let sleeps: CallsSleepRecorder
+    let log: CallsCapturedLog
 
     init(flow: FakeCallsOptions.PublisherFlow = .immediately, mutationLatency: Duration = .zero,
          fakeSleep: @escaping @Sendable (Duration) async throws -> Void = { _ in },
          retryPolicy: RetryPolicy = .default, token: String = CallsHarness.token) {
-        let log = CapturedLog()
+        let log = CallsCapturedLog()
         let fake = FakeCallsAPI(options: FakeCallsOptions(appId: Self.appId, token: Self.token, publisherFlow: flow,
                                                           mutationLatency: mutationLatency),
                                 logger: log.logger("fakecalls"), sleep: fakeSleep)
-        let sleeps = SleepRecorder()
+        let sleeps = CallsSleepRecorder()
         self.fake = fake
         self.sleeps = sleeps
         self.log = log

@@ -11,18 +11,18 @@ struct SessionMutationQueueTests {
 
     @Test func runsOneSessionInArrivalOrderAndFreesTheLane() async throws {
         let queue = SessionMutationQueue()
-        let gate = Gate()
+        let gate = CallsTestGate()
         let order = Order()
         async let first: Void = queue.run(session: "a") {
             await order.add("first start")
             await gate.pass()
             await order.add("first end")
         }
-        try await waitUntil("first running") { await gate.waiting == 1 }
+        try await callsWaitUntil("first running") { await gate.waiting == 1 }
         async let second: Void = queue.run(session: "a") { await order.add("second") }
-        try await waitUntil("second queued") { await queue.occupancy(of: "a") == 2 }
+        try await callsWaitUntil("second queued") { await queue.occupancy(of: "a") == 2 }
         async let third: Void = queue.run(session: "a") { await order.add("third") }
-        try await waitUntil("third queued") { await queue.occupancy(of: "a") == 3 }
+        try await callsWaitUntil("third queued") { await queue.occupancy(of: "a") == 3 }
         // Another session runs while "a" is held.
         try await queue.run(session: "b") { await order.add("b") }
         await gate.open()
@@ -42,11 +42,11 @@ struct SessionMutationQueueTests {
 
     @Test func aCancelledWaiterLeavesTheQueue() async throws {
         let queue = SessionMutationQueue()
-        let gate = Gate()
+        let gate = CallsTestGate()
         async let holder: Void = queue.run(session: "a") { await gate.pass() }
-        try await waitUntil("holder running") { await gate.waiting == 1 }
+        try await callsWaitUntil("holder running") { await gate.waiting == 1 }
         let waiter = Task { try await queue.run(session: "a") { "ran" } }
-        try await waitUntil("waiter queued") { await queue.occupancy(of: "a") == 2 }
+        try await callsWaitUntil("waiter queued") { await queue.occupancy(of: "a") == 2 }
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(await queue.occupancy(of: "a") == 1)

@@ -93,14 +93,14 @@ struct FakeCallsAPITests {
     }
 
     @Test func overlappingRawMutationsGet406() async throws {
-        let gate = Gate()
+        let gate = CallsTestGate()
         let harness = CallsHarness(fakeSleep: { _ in await gate.pass() })
         let publisher = try await harness.publishGuest()
         let subscriber = try await newSession(harness)
         await harness.fake.setMutationLatency(.milliseconds(1))
         let body = tracksBody([.remote("video", session: publisher)])
         async let first = harness.raw("POST", "sessions/\(subscriber)/tracks/new", body: body)
-        try await waitUntil("first mutation in progress") { await gate.waiting == 1 }
+        try await callsWaitUntil("first mutation in progress") { await gate.waiting == 1 }
         let second = await harness.raw("POST", "sessions/\(subscriber)/tracks/new",
                                        body: tracksBody([.remote("audio", session: publisher)]))
         #expect(second.status == 406)
