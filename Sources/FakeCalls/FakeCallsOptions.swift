@@ -1,0 +1,36 @@
+/// How a FakeCallsAPI behaves.
+public struct FakeCallsOptions: Sendable {
+    /// When a published track counts as "flowing" (before that, subscribing to it gets the
+    /// per-track `not_found_track_error`, as real Calls does until the browser sends media).
+    public enum PublisherFlow: Sendable, Equatable {
+        /// As soon as it is published.
+        case immediately
+        /// After this many subscribe attempts that asked for the track were refused.
+        case afterRefusedAttempts(Int)
+        /// Only once the test (or the media side) calls `markFlowing(session:)`.
+        case whenMarked
+    }
+
+    /// appId → API token. A request for another app gets 404, a wrong token 401.
+    public var apps: [String: String]
+    public var publisherFlow: PublisherFlow
+    /// How long every mutation (tracks/new, renegotiate, tracks/close) takes, awaited with the
+    /// injected sleep; another mutation of the same session in that window gets 406.
+    public var mutationLatency: Duration
+    /// Max tracks in one tracks/new (Calls: 64).
+    public var maxTracksPerRequest: Int
+
+    public init(apps: [String: String], publisherFlow: PublisherFlow = .immediately,
+                mutationLatency: Duration = .zero, maxTracksPerRequest: Int = 64) {
+        self.apps = apps
+        self.publisherFlow = publisherFlow
+        self.mutationLatency = mutationLatency
+        self.maxTracksPerRequest = maxTracksPerRequest
+    }
+
+    /// One app, `appId` with `token`.
+    public init(appId: String, token: String, publisherFlow: PublisherFlow = .immediately,
+                mutationLatency: Duration = .zero) {
+        self.init(apps: [appId: token], publisherFlow: publisherFlow, mutationLatency: mutationLatency)
+    }
+}
