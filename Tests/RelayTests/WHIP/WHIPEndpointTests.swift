@@ -4,7 +4,7 @@ import Testing
 @testable import Relay
 
 @Suite struct WHIPEndpointTests {
-    let calls = ScriptedCalls()
+    let calls = RecordingCallsAPI()
 
     func makeEndpoint(token: String? = nil, maxJoins: Int = 16) -> WHIPEndpoint {
         let settings = WHIPEndpoint.Settings(

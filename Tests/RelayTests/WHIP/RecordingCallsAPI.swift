@@ -3,7 +3,7 @@ import Foundation
 
 /// A CallsAPI that answers like a healthy Calls and records what it was asked, so WHIP tests
 /// can check what reached Calls (and what was closed) without HTTP.
-actor ScriptedCalls: CallsAPI {
+actor RecordingCallsAPI: CallsAPI {
     enum Call: Equatable {
         case newSession(String)
         case publish(session: String, tracks: [TrackObject])
