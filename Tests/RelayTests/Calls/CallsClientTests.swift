@@ -7,7 +7,7 @@ import Testing
 @Suite("CallsClient against FakeCalls")
 struct CallsClientTests {
     @Test func newSessionReturnsA32HexId() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let first = try await harness.client.newSession()
         let second = try await harness.client.newSession()
         #expect(first.count == 32)
@@ -18,7 +18,7 @@ struct CallsClientTests {
     }
 
     @Test func publishAnswersTheBrowserOfferWithIceLitePassive() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let session = try await harness.client.newSession()
         let response = try await harness.client.publish(session: session, offer: CallsHarness.browserOffer,
                                                         tracks: [.local("video", mid: "0"), .local("audio", mid: "1")])
@@ -36,7 +36,7 @@ struct CallsClientTests {
     }
 
     @Test func pullSubscribeOffersThenRenegotiateActivatesTracks() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         let response = try await harness.client.subscribe(
@@ -64,7 +64,7 @@ struct CallsClientTests {
     }
 
     @Test func clientOfferSubscribeGetsAnAnswer() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         let response = try await harness.client.subscribe(
@@ -78,7 +78,7 @@ struct CallsClientTests {
     }
 
     @Test func closingTheLastTrackEndsTheSessionWith410() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let publisher = try await harness.publishGuest()
         let first = try await harness.client.closeTracks(session: publisher, mids: ["0"], force: true)
         #expect(first.tracks?.map(\.mid) == ["0"])
@@ -94,7 +94,7 @@ struct CallsClientTests {
     }
 
     @Test func plainSubscribeThrowsARetryableTrackErrorAtOnce() async throws {
-        let harness = CallsHarness(flow: .whenMarked)
+        let harness = try CallsHarness(flow: .whenMarked)
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         let error = await #expect(throws: CallsError.self) {
@@ -109,7 +109,7 @@ struct CallsClientTests {
     }
 
     @Test func subscribeWhenFlowingRetriesWithBackoffUntilThePublisherFlows() async throws {
-        let harness = CallsHarness(flow: .afterRefusedAttempts(4))
+        let harness = try CallsHarness(flow: .afterRefusedAttempts(4))
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         let response = try await harness.client.subscribeWhenFlowing(
@@ -120,7 +120,7 @@ struct CallsClientTests {
     }
 
     @Test func subscribeWhenFlowingWaitsForMarkFlowing() async throws {
-        let harness = CallsHarness(flow: .whenMarked)
+        let harness = try CallsHarness(flow: .whenMarked)
         let fake = harness.fake
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
@@ -138,7 +138,7 @@ struct CallsClientTests {
     }
 
     @Test func subscribeWhenFlowingGivesUpAfterTheBudget() async throws {
-        let harness = CallsHarness(flow: .whenMarked)
+        let harness = try CallsHarness(flow: .whenMarked)
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         let error = await #expect(throws: CallsError.self) {
@@ -155,7 +155,7 @@ struct CallsClientTests {
     }
 
     @Test func subscribingToATrackNobodyPublishedFailsPerTrack() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         let error = await #expect(throws: CallsError.self) {
@@ -172,7 +172,7 @@ struct CallsClientTests {
         let gate = CallsTestGate()
         // The fake's mutation latency waits on the gate: a mutation stays "in progress" in the fake
         // until the test opens it (latency is off while setting up).
-        let harness = CallsHarness(fakeSleep: { _ in await gate.pass() })
+        let harness = try CallsHarness(fakeSleep: { _ in await gate.pass() })
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         await harness.fake.setMutationLatency(.milliseconds(1))
@@ -199,7 +199,7 @@ struct CallsClientTests {
     }
 
     @Test func differentSessionsDoNotWaitForEachOther() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let publisher = try await harness.publishGuest()
         let sessionA = try await harness.client.newSession()
         let sessionB = try await harness.client.newSession()
@@ -221,7 +221,7 @@ struct CallsClientTests {
     }
 
     @Test func cancellationDuringBackoffStopsAtOnce() async throws {
-        let harness = CallsHarness(flow: .whenMarked)
+        let harness = try CallsHarness(flow: .whenMarked)
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         let sleeping = CallsTestGate()
@@ -244,7 +244,7 @@ struct CallsClientTests {
 
     @Test func wrongTokenAndWrongAppExplainWhatToCheck() async throws {
         let wrongSecret = "wrong-secret-value-123456"
-        let harness = CallsHarness(token: wrongSecret)
+        let harness = try CallsHarness(token: wrongSecret)
         let unauthorized = await #expect(throws: CallsError.self) { try await harness.client.newSession() }
         #expect(unauthorized?.httpStatus == 401)
         #expect(unauthorized?.retryable == false)
@@ -266,7 +266,7 @@ struct CallsClientTests {
     }
 
     @Test func theSecretNeverReachesErrorsOrLogs() async throws {
-        let harness = CallsHarness(flow: .whenMarked, retryPolicy: RetryPolicy(maxAttempts: 3))
+        let harness = try CallsHarness(flow: .whenMarked, retryPolicy: RetryPolicy(maxAttempts: 3))
         var errors: [CallsError] = []
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()

@@ -103,24 +103,46 @@ struct CallsHarness {
     static let appId = "0123456789abcdef0123456789abcdef"
     static let token = "sekret-token-DO-NOT-LOG-4f9a8c7e"
 
+    /// How the client reaches the fake: over real loopback HTTP (libcurl ↔ libmicrohttpd, the
+    /// default, as production does) or in-process where a test scripts exact interleavings.
+    enum Transport { case loopback, inProcess }
+
     let fake: FakeCallsAPI
     let client: CallsClient
     let sleeps: CallsSleepRecorder
     let log: CallsCapturedLog
+    /// Sends raw requests to the fake the same way the client does.
+    let http: any HTTPClient
+    let baseURL: String
+    /// Keeps the loopback server alive as long as the harness.
+    let server: MicroHTTPServer?
 
     init(flow: FakeCallsOptions.PublisherFlow = .immediately, mutationLatency: Duration = .zero,
          fakeSleep: @escaping @Sendable (Duration) async throws -> Void = { _ in },
-         retryPolicy: RetryPolicy = .default, token: String = CallsHarness.token) {
+         retryPolicy: RetryPolicy = .default, token: String = CallsHarness.token,
+         transport: Transport = .loopback) throws {
         let log = CallsCapturedLog()
         let fake = FakeCallsAPI(options: FakeCallsOptions(appId: Self.appId, token: Self.token, publisherFlow: flow,
                                                           mutationLatency: mutationLatency),
                                 logger: log.logger("fakecalls"), sleep: fakeSleep)
+        switch transport {
+        case .loopback:
+            let server = try MicroHTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0),
+                                             handler: fake.handler)
+            self.server = server
+            self.http = try CurlHTTPClient()
+            self.baseURL = "http://127.0.0.1:\(server.port)/v1"
+        case .inProcess:
+            self.server = nil
+            self.http = InProcessHTTPClient(handler: fake.handler)
+            self.baseURL = "https://rtc.live.cloudflare.com/v1"
+        }
         let sleeps = CallsSleepRecorder()
         self.fake = fake
         self.sleeps = sleeps
         self.log = log
-        self.client = CallsClient(baseURL: "https://rtc.live.cloudflare.com/v1", appId: Self.appId, token: token,
-                                  http: InProcessHTTPClient(handler: fake.handler), retryPolicy: retryPolicy,
+        self.client = CallsClient(baseURL: baseURL, appId: Self.appId, token: token,
+                                  http: http, retryPolicy: retryPolicy,
                                   logger: log.logger("calls"), sleep: sleeps.sleep)
     }
 
@@ -129,8 +151,14 @@ struct CallsHarness {
              app: String = CallsHarness.appId) async -> HTTPResponse {
         var headers: HTTPHeaders = [:]
         if let token { headers.set("Authorization", "Bearer \(token)") }
-        return await fake.handle(HTTPRequest(method: method, path: "/v1/apps/\(app)/\(path)", headers: headers,
-                                             body: Data((body ?? "").utf8)))
+        if body != nil { headers.set("Content-Type", "application/json") }
+        let request = HTTPClientRequest(method: method, url: "\(baseURL)/apps/\(app)/\(path)", headers: headers,
+                                        body: body.map { Data($0.utf8) })
+        do {
+            return try await http.send(request)
+        } catch {
+            return HTTPResponse(status: 599, contentType: "text/plain", text: "transport failed: \(error)")
+        }
     }
 
     /// A publisher session with video (mid 0) and audio (mid 1) published from `Self.browserOffer`.

@@ -23,7 +23,7 @@ struct FakeCallsAPITests {
     }
 
     @Test func authAndAppChecks() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let missing = await harness.raw("POST", "sessions/new", token: nil)
         #expect(missing.status == 401)
         #expect(errorCode(missing) == "unauthorized")
@@ -36,7 +36,7 @@ struct FakeCallsAPITests {
     }
 
     @Test func sessionsNewIs201AndIgnoresAnOffer() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let empty = await harness.raw("POST", "sessions/new")
         #expect(empty.status == 201)
         let withOffer = await harness.raw("POST", "sessions/new",
@@ -50,7 +50,7 @@ struct FakeCallsAPITests {
     }
 
     @Test func theSeedsWrongPathsAnswerLikeCalls() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let session = try await newSession(harness)
         #expect(await harness.raw("GET", "sessions/\(session)/tracks").status == 405)
         #expect(await harness.raw("POST", "sessions/\(session)/tracks/subscribe", body: "{}").status == 404)
@@ -59,7 +59,7 @@ struct FakeCallsAPITests {
     }
 
     @Test func bodyErrors() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let session = try await newSession(harness)
         let garbage = await harness.raw("POST", "sessions/\(session)/tracks/new", body: "{]")
         #expect(garbage.status == 400)
@@ -94,7 +94,7 @@ struct FakeCallsAPITests {
 
     @Test func overlappingRawMutationsGet406() async throws {
         let gate = CallsTestGate()
-        let harness = CallsHarness(fakeSleep: { _ in await gate.pass() })
+        let harness = try CallsHarness(fakeSleep: { _ in await gate.pass() })
         let publisher = try await harness.publishGuest()
         let subscriber = try await newSession(harness)
         await harness.fake.setMutationLatency(.milliseconds(1))
@@ -119,7 +119,7 @@ struct FakeCallsAPITests {
     }
 
     @Test func closedSessionAnswers410() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let publisher = try await harness.publishGuest()
         let close = await harness.raw("PUT", "sessions/\(publisher)/tracks/close",
                                       body: #"{"tracks":[{"mid":"0"},{"mid":"1"}],"force":false}"#)
@@ -133,7 +133,7 @@ struct FakeCallsAPITests {
     }
 
     @Test func subscribersSeeTheirTracksGoInactiveWhenThePublisherLeaves() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         let response = try await harness.client.subscribe(session: subscriber,
@@ -151,7 +151,7 @@ struct FakeCallsAPITests {
     }
 
     @Test func closingARemoteTrackWithoutForceOffersAgain() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         let response = try await harness.client.subscribe(
@@ -168,7 +168,7 @@ struct FakeCallsAPITests {
     }
 
     @Test func renegotiateRejectsAnOfferAndActpass() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let publisher = try await harness.publishGuest()
         let subscriber = try await harness.client.newSession()
         _ = try await harness.client.subscribe(session: subscriber, tracks: [.remote("video", session: publisher)],
@@ -185,7 +185,7 @@ struct FakeCallsAPITests {
     }
 
     @Test func aPublisherCannotPublishTheSameTrackNameTwice() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let publisher = try await harness.publishGuest()
         let error = await #expect(throws: CallsError.self) {
             try await harness.client.publish(session: publisher, offer: CallsHarness.browserOffer,
@@ -195,7 +195,7 @@ struct FakeCallsAPITests {
     }
 
     @Test func randomBodiesAndPathsNeverCrashAndAre4xx() async throws {
-        let harness = CallsHarness()
+        let harness = try CallsHarness()
         let session = try await newSession(harness)
         var state: UInt64 = 0xca11
         func next() -> UInt64 {
