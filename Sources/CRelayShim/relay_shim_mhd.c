@@ -17,6 +17,35 @@ static void relay_mhd_log_trampoline(void *cls, const char *format, va_list args
     sink->log(sink->cls, line);
 }
 
+static int relay_hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Percent-decodes URLs and query arguments in place like MHD's own unescaper, except that
+/// %00 stays as the three characters "%00": MHD hands the result to us as a C string, so a
+/// decoded NUL would silently cut "/whip/guest1%00evil" down to "/whip/guest1".
+static size_t relay_mhd_unescape(void *cls, struct MHD_Connection *connection, char *text) {
+    (void)cls;
+    (void)connection;
+    char *read = text, *write = text;
+    while (*read != '\0') {
+        if (read[0] == '%' && read[1] != '\0' && read[2] != '\0') {
+            int high = relay_hex_value(read[1]), low = relay_hex_value(read[2]);
+            if (high >= 0 && low >= 0 && (high | low) != 0) {
+                *write++ = (char)(high * 16 + low);
+                read += 3;
+                continue;
+            }
+        }
+        *write++ = *read++;
+    }
+    *write = '\0';
+    return (size_t)(write - text);
+}
+
 struct MHD_Daemon *relay_mhd_start(const char *host, uint16_t port,
                                    unsigned int connection_limit,
                                    unsigned int connection_timeout_seconds,
@@ -64,24 +93,27 @@ struct MHD_Daemon *relay_mhd_start(const char *host, uint16_t port,
 
     // Two spelled-out calls rather than an option array: each va_arg type is then exactly the
     // one MHD reads (unsigned int for limits, pointers for callbacks, cls and PEM strings).
+    // The logger option comes first so that MHD routes messages about later options through it.
     struct MHD_Daemon *daemon;
     if (tls) {
         daemon = MHD_start_daemon(flags, port, NULL, NULL, access_handler, access_cls,
+                                  MHD_OPTION_EXTERNAL_LOGGER, relay_mhd_log_trampoline, (void *)log_sink,
+                                  MHD_OPTION_UNESCAPE_CALLBACK, relay_mhd_unescape, NULL,
                                   MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&address,
                                   MHD_OPTION_CONNECTION_LIMIT, connection_limit,
                                   MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
                                   MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                                  MHD_OPTION_EXTERNAL_LOGGER, relay_mhd_log_trampoline, (void *)log_sink,
                                   MHD_OPTION_HTTPS_MEM_CERT, tls_cert_pem,
                                   MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
                                   MHD_OPTION_END);
     } else {
         daemon = MHD_start_daemon(flags, port, NULL, NULL, access_handler, access_cls,
+                                  MHD_OPTION_EXTERNAL_LOGGER, relay_mhd_log_trampoline, (void *)log_sink,
+                                  MHD_OPTION_UNESCAPE_CALLBACK, relay_mhd_unescape, NULL,
                                   MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&address,
                                   MHD_OPTION_CONNECTION_LIMIT, connection_limit,
                                   MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
                                   MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                                  MHD_OPTION_EXTERNAL_LOGGER, relay_mhd_log_trampoline, (void *)log_sink,
                                   MHD_OPTION_END);
     }
     if (daemon == NULL) *failure = RELAY_MHD_START_DAEMON_FAILED;

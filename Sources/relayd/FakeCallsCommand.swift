@@ -1,4 +1,8 @@
 import ArgumentParser
+import FakeCalls
+import Logging
+import Relay
+import ServiceLifecycle
 
 /// `relayd fake-calls`: a stand-in for Cloudflare Calls on this machine.
 struct FakeCallsCommand: AsyncParsableCommand {
@@ -7,8 +11,8 @@ struct FakeCallsCommand: AsyncParsableCommand {
         abstract: "Serve a faithful Cloudflare Calls stand-in (HTTP API and SFU media side) for local runs.",
         discussion: """
             Answers the Calls HTTP API at http://<host>:<port>/v1/apps/<app-id>/… with the same paths, \
-            status codes and errors as the real service, and forwards media between publishers and \
-            subscribers over real ICE-lite/DTLS/SRTP. Point relayd at it with \
+            status codes and errors as the real service; its SDP answers are real (ICE-lite, a DTLS \
+            certificate fingerprint, a host candidate on its UDP media port). Point relayd at it with \
             relay.calls_base_url: http://127.0.0.1:<port>/v1 and the same app id and token.
             """
     )
@@ -22,12 +26,29 @@ struct FakeCallsCommand: AsyncParsableCommand {
     @Option(help: "The bearer token the fake accepts; other tokens get 401. A test value, not a real secret.")
     var token: String = "relayd-demo-token"
 
-    @Option(help: "Address to listen on.")
+    @Option(help: "Address to listen on (IPv4).")
     var host: String = "127.0.0.1"
 
     func run() async throws {
-        // INTEGRATION POINT: start FakeCalls here.
-        StandardError.write("fake-calls: not wired yet")
-        throw RelaydExit.usage
+        RelayLogging.bootstrap(level: .info, secrets: [])
+        let logger = Logger(label: "fake-calls")
+        let fake = try FakeCallsServer(host: host, port: port, options: FakeCallsOptions(appId: appId, token: token),
+                                       logger: logger)
+        print("fake-calls: Calls API at \(fake.baseURL)/apps/\(appId) (media UDP \(host):\(fake.udpPort)); Ctrl-C stops it")
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: UntilShutdown { fake.stop() })],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// A service that does nothing but wait for graceful shutdown, then runs its cleanup.
+struct UntilShutdown: Service {
+    let cleanup: @Sendable () -> Void
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        cleanup()
     }
 }

@@ -1,23 +1,28 @@
 import Logging
 import Relay
+import ServiceLifecycle
 
 /// Where `relayd run` hands over to the relay service.
 enum RelaydRun {
-    struct NotWiredYet: Error, CustomStringConvertible {
-        var description: String {
-            "the configuration is valid, but this build does not start the relay service yet "
-                + "(RelaydRun.startService in Sources/relayd/RelaydRun.swift is a placeholder)"
-        }
-    }
-
-    /// Starts everything `relayd run` serves and returns when the service has stopped (after
-    /// SIGTERM/SIGINT). Throwing makes relayd exit 1 after logging the error.
-    ///
-    /// INTEGRATION POINT: build the HTTP server (WHIP endpoint), the Calls client
-    /// (`config.callsAppBaseURL`, `config.cloudflare.callsAPIToken.reveal()` for the
-    /// Authorization header only) and RelayService, and run them in a ServiceGroup with
-    /// graceful shutdown on SIGTERM/SIGINT.
+    /// Serves until SIGTERM/SIGINT, then ends every guest cleanly and returns.
     static func startService(config: RelayConfig, logger: Logger) async throws {
-        throw NotWiredYet()
+        let relay = try RelayServer(config: config, logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: RelayService(server: relay), successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
+
+/// The relay as a swift-service-lifecycle service: runs until graceful shutdown is requested.
+struct RelayService: Service {
+    let server: RelayServer
+
+    func run() async throws {
+        // Wait for SIGTERM/SIGINT (the group turns them into graceful shutdown), then tear down.
+        try? await gracefulShutdown()
+        await server.shutdown()
     }
 }

@@ -35,9 +35,11 @@ struct GuestPublisher: Sendable {
 
     /// Track names as the deployment always used them: "video" and "audio"; a second m-line of
     /// the same kind gets a numbered name so names stay unique within the session.
+    /// Video is listed before audio, as the deployment's logs always showed them.
     static func trackNames(for tracks: [PreparedGuestOffer.Track]) -> [PublishedGuest.Track] {
         var seen: [String: Int] = [:]
-        return tracks.map { track in
+        let ordered = tracks.filter { $0.kind == "video" } + tracks.filter { $0.kind != "video" }
+        return ordered.map { track in
             let count = seen[track.kind, default: 0] + 1
             seen[track.kind] = count
             let name = count == 1 ? track.kind : "\(track.kind)-\(count)"

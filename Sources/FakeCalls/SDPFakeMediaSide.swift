@@ -1,0 +1,137 @@
+import Foundation
+import Relay
+
+/// FakeCalls' SDP side written with relayd's SDP library, the way the real SFU answers: ICE-lite,
+/// `a=setup:passive` to an `actpass` offer, the fingerprint of a real DTLS certificate, one host
+/// candidate on the UDP port the SFU media side serves, one codec per m-line. For the pull
+/// pattern it offers each track with the SFU's own payload types (H.264 125/RTX 37, VP8 96/RTX 35,
+/// opus 111) and its own SSRCs, and remembers every negotiated session for the media side.
+public final class SDPFakeMediaSide: FakeSFUMediaSide, @unchecked Sendable {
+    /// What one Calls session negotiated: everything the media side needs to run its transport.
+    public struct NegotiatedSession: Sendable {
+        public var local: LocalMediaParameters
+        /// The peer's offer or answer, once known.
+        public var remote: SDP?
+        /// What this side sent (its answer or its offer).
+        public var localDescription: SDP?
+        /// mid → the codec this session sends or receives on that mid.
+        public var codecs: [String: SDPCodec]
+        /// mid → SSRCs the SFU sends on (pull offers).
+        public var sendTracks: [String: SDPSendTrack]
+    }
+
+    public let certificate: DTLSCertificate
+    public let candidate: SDPCandidate
+    /// State guarded by `lock`: sessions are touched from the HTTP handlers' tasks.
+    private let lock = NSLock()
+    private var sessions: [String: NegotiatedSession] = [:]
+
+    /// - Parameter mediaAddress: where the SFU's media socket listens (announced as the only candidate).
+    public init(certificate: DTLSCertificate, mediaHost: String, mediaPort: Int) {
+        self.certificate = certificate
+        candidate = SDPCandidate(foundation: "1", priority: SDPCandidate.priority(type: "host"),
+                                 address: mediaHost, port: mediaPort)
+    }
+
+    public func negotiated(session: String) -> NegotiatedSession? { lock.withLock { sessions[session] } }
+
+    public func mediaSections(of text: String) throws -> [FakeMediaSection] {
+        let sdp = try SDP.parse(text)
+        guard !sdp.mediaSections.isEmpty else { throw SDPError.noMediaSections }
+        return sdp.mediaSections.enumerated().map { index, media in
+            FakeMediaSection(mid: media.mid ?? String(index), kind: media.kind.description,
+                             direction: sdp.direction(for: media).rawValue)
+        }
+    }
+
+    public func answer(toOffer text: String, session: String) async throws -> String {
+        let offer = try SDP.parse(text)
+        var state = sessionState(session)
+        state.local.setup = .passive
+        let answer = SDP.makeAnswer(toOffer: offer, local: state.local, options: SDPAnswerOptions(singleCodec: true))
+        for media in answer.mediaSections where !media.isRejected {
+            guard let mid = media.mid, let codec = media.negotiatedCodecs.codecs.first else { continue }
+            state.codecs[mid] = Self.sfuCodec(for: codec, kind: media.kind)
+        }
+        state.remote = offer
+        state.localDescription = answer
+        store(state, session)
+        return answer.serialized
+    }
+
+    public func offer(forTracks tracks: [PublishedTrackInfo], session: String) async throws -> String {
+        var state = sessionState(session)
+        var sendTracks: [SDPSendTrack] = []
+        var codecs: [SDPCodec] = []
+        for track in tracks {
+            let codec = negotiated(session: track.publisherSession)?.codecs[track.publisherMid]
+                ?? (track.kind == "audio" ? .opus() : .h264())
+            if !codecs.contains(where: { $0.payloadType == codec.payloadType }) { codecs.append(codec) }
+            let send = state.sendTracks[track.mid] ?? SDPSendTrack(
+                kind: track.kind == "audio" ? .audio : .video, mid: track.mid, ssrc: UInt32.random(in: 1...UInt32.max),
+                rtxSsrc: track.kind == "audio" ? nil : UInt32.random(in: 1...UInt32.max),
+                cname: "fakecalls", streamId: track.publisherSession, trackId: track.trackName)
+            state.sendTracks[track.mid] = send
+            state.codecs[track.mid] = codec
+            sendTracks.append(send)
+        }
+        var local = state.local
+        local.codecs = codecs
+        let offer = SDP.makeSendOnlyOffer(tracks: sendTracks, local: local)
+        state.localDescription = offer
+        store(state, session)
+        return offer.serialized
+    }
+
+    public func accept(answer text: String, session: String) async throws {
+        let answer = try SDP.parse(text)
+        for media in answer.mediaSections where !media.isRejected {
+            if answer.setup(for: media) == .actpass {
+                throw AnswerError(description: "the answer says a=setup:actpass on mid \(media.mid ?? "?"): an answer must pick active or passive")
+            }
+            if answer.fingerprint(for: media) == nil {
+                throw AnswerError(description: "the answer has no a=fingerprint on mid \(media.mid ?? "?")")
+            }
+        }
+        var state = sessionState(session)
+        state.remote = answer
+        store(state, session)
+    }
+
+    public func sessionClosed(_ session: String) async {
+        _ = lock.withLock { sessions.removeValue(forKey: session) }
+    }
+
+    struct AnswerError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private func sessionState(_ session: String) -> NegotiatedSession {
+        lock.withLock {
+            if let existing = sessions[session] { return existing }
+            var generator = SystemRandomNumberGenerator()
+            let credentials = ICECredentials.random(using: &generator)
+            let local = LocalMediaParameters(
+                iceUfrag: credentials.ufrag, icePwd: credentials.password,
+                fingerprint: .sha256(certificate.fingerprint.value), setup: .passive, iceLite: true,
+                candidates: [candidate], codecs: Self.forwardableCodecs)
+            let state = NegotiatedSession(local: local, remote: nil, localDescription: nil, codecs: [:], sendTracks: [:])
+            sessions[session] = state
+            return state
+        }
+    }
+
+    private func store(_ state: NegotiatedSession, _ session: String) { lock.withLock { sessions[session] = state } }
+
+    /// What the SFU accepts from publishers: it forwards, never transcodes.
+    static let forwardableCodecs: [SDPCodec] = [.h264(acceptAnyProfile: true), .vp8(), .opus()]
+
+    /// The SFU's own numbering for a codec a publisher negotiated.
+    static func sfuCodec(for codec: SDPMediaCodec, kind: SDPMediaKind) -> SDPCodec {
+        switch codec.name.lowercased() {
+        case "h264": .h264(profileLevelId: codec.h264ProfileLevelId ?? "42e01f")
+        case "vp8": .vp8()
+        default: .opus(fmtp: codec.fmtp ?? "minptime=10;useinbandfec=1")
+        }
+    }
+}
