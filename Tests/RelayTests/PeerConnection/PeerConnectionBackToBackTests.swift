@@ -3,13 +3,14 @@ import Testing
 
 @Suite("PeerConnection back to back")
 struct PeerConnectionBackToBackTests {
-    @Test(arguments: [PeerSession.Shape.sfuOffers, .relayOffers])
+    @Test(arguments: [PeerSession.Shape.sfuOffers, .relayOffers, .relayOffersSFUActive])
     func connectsWithMatchingKeysAndMovesMediaBothWays(shape: PeerSession.Shape) throws {
         let session = try PeerSession(shape: shape)
         #expect(session.relayConfiguration.ice.mode == .controlling)
         #expect(session.sfuConfiguration.ice.mode == .lite)
-        #expect(session.relayConfiguration.dtls.role == .client)
-        #expect(session.sfuConfiguration.dtls.role == .server)
+        let relayIsClient = shape != .relayOffersSFUActive
+        #expect(session.relayConfiguration.dtls.role == (relayIsClient ? .client : .server))
+        #expect(session.sfuConfiguration.dtls.role == (relayIsClient ? .server : .client))
 
         let net = try session.network()
         let connected = net.run(for: .seconds(5)) { net.bothConnected }
@@ -26,6 +27,7 @@ struct PeerConnectionBackToBackTests {
         let relayKeys = try #require(net.relay.srtpKeys)
         let sfuKeys = try #require(net.sfu.srtpKeys)
         #expect(relayKeys.profile == .aeadAES128GCM)
+        #expect(net.relayEvents.contains(.dtlsConnected(.aeadAes128Gcm)))
         #expect(relayKeys.localKey == sfuKeys.remoteKey && relayKeys.localSalt == sfuKeys.remoteSalt)
         #expect(relayKeys.remoteKey == sfuKeys.localKey && relayKeys.remoteSalt == sfuKeys.localSalt)
         #expect(relayKeys.localKey != relayKeys.remoteKey)
@@ -143,6 +145,31 @@ struct PeerConnectionBackToBackTests {
         #expect(net.relay.statistics.srtpAuthFailures == 0)
         #expect(lost > 0 && duplicated > 0)  // the impairment really happened
         #expect(net.relay.statistics.srtpReplays > 0)
+    }
+
+    @Test func unreachablePeerFailsICE() throws {
+        let net = try PeerSession().network()
+        net.sfuReachable = false
+        #expect(net.run(for: .seconds(60)) { net.relay.state == .closed })
+        guard case .iceFailed? = net.relayEvents.disconnectReasons.first else {
+            Issue.record("expected ICE failure, got \(net.relayEvents)")
+            return
+        }
+        #expect(!net.relayEvents.contains { Self.name($0) == "iceConnected" })
+        #expect(net.elapsed < .seconds(20), "gave up after \(net.elapsed)")
+    }
+
+    @Test func theOnlyCommonProfileIsUsed() throws {
+        let session = try PeerSession()
+        var relay = session.relayConfiguration
+        relay.dtls.srtpProfiles = [.aes128CMHMACSHA1_80]
+        let net = PeerTestNetwork(relay: try PeerConnection(configuration: relay),
+                                  sfu: try PeerConnection(configuration: session.sfuConfiguration))
+        #expect(net.run(for: .seconds(5)) { net.bothConnected })
+        #expect(net.sfuEvents.contains(.dtlsConnected(.aes128CmSha1_80)))
+        try net.sfu.sendRTP(PeerSession.videoPacket(sequence: 9))
+        net.pump()
+        #expect(net.relayEvents.rtpPackets.map(\.header.sequenceNumber) == [9])
     }
 
     @Test func fingerprintMismatchIsRefusedAndNoMediaFlows() throws {

@@ -7,7 +7,22 @@ struct PeerSession {
     static let videoRTXSSRC: UInt32 = 0x2222_2222
     static let audioSSRC: UInt32 = 0x3333_3333
 
-    enum Shape { case sfuOffers, relayOffers }
+    enum Shape: CustomStringConvertible {
+        /// Calls' documented pull: the SFU offers (actpass), the relay answers active.
+        case sfuOffers
+        /// The client-offer shape: the relay offers (actpass), the SFU answers passive.
+        case relayOffers
+        /// The client-offer shape answered `active`: the SFU side is the DTLS client (RFC 5763).
+        case relayOffersSFUActive
+
+        var description: String {
+            switch self {
+            case .sfuOffers: "sfuOffers"
+            case .relayOffers: "relayOffers"
+            case .relayOffersSFUActive: "relayOffersSFUActive"
+            }
+        }
+    }
 
     let relayLocal: LocalTransportParameters
     let sfuLocal: LocalTransportParameters
@@ -51,12 +66,13 @@ struct PeerSession {
             answer = try SDP.parse(relayAnswer.serialized)
             sfuSDP = sfuOffer
             relaySDP = relayAnswer
-        case .relayOffers:
+        case .relayOffers, .relayOffersSFUActive:
             let relayOffer = SessionSetup.relayRecvOnlyOffer(
                 tracks: [SDPTrackSlot(kind: .video, mid: "0"), SDPTrackSlot(kind: .audio, mid: "1")], local: relayLocal)
             let received = try SDP.parse(relayOffer.serialized)
             let sfuAnswer = SDP.makeAnswer(
-                toOffer: received, local: sfuLocal.mediaParameters(setup: .passive, iceLite: true, codecs: Self.sfuCodecs),
+                toOffer: received, local: sfuLocal.mediaParameters(setup: shape == .relayOffers ? .passive : .active, iceLite: true,
+                                                                codecs: Self.sfuCodecs),
                 options: SDPAnswerOptions(singleCodec: true, outgoingTracks: Self.sfuTracks))
             offer = relayOffer
             answer = try SDP.parse(sfuAnswer.serialized)

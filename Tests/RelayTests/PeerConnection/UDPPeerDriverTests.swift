@@ -89,6 +89,33 @@ struct UDPPeerDriverTests {
         #expect(Self.openIdentities().isDisjoint(with: identities))
     }
 
+    /// `shutdown()` from inside `onEvent` (the driver thread) must not deadlock joining itself;
+    /// the thread closes its descriptors on the way out.
+    @Test func shutdownFromTheEventCallbackDoesNotDeadlock() throws {
+        let loopback = try #require(SocketAddress("127.0.0.1:0"))
+        let driver = try UDPPeerDriver(bindTo: loopback)
+        let identities = Self.identities(of: driver.descriptors)
+        let peer = try #require(SocketAddress("127.0.0.1:9"))
+        let configuration = PeerConnectionConfiguration(
+            ice: ICEConfiguration(mode: .controlling, localCredentials: .random()),
+            dtls: DTLSConfiguration(role: .client, remoteFingerprint: try DTLSCertificate().fingerprint),
+            certificate: try DTLSCertificate(), localCandidates: driver.hostCandidates,
+            remoteCredentials: .random(), remoteCandidates: [.host(peer)])
+        let log = DriverEventLog()
+        try driver.start(configuration: configuration) { [driver] event in
+            log.append(event)
+            if event == .disconnected(.localClose) { driver.shutdown() }
+        }
+        driver.close()
+        #expect(log.wait(timeout: .seconds(5)) { events, _ in events == [.disconnected(.localClose)] })
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(5)
+        while !driver.isStopped && clock.now < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        #expect(driver.isStopped)
+        driver.shutdown()  // returns at once
+        #expect(Self.openIdentities().isDisjoint(with: identities))
+    }
+
     private func connectAndMoveMedia(loopback: SocketAddress) throws {
         let relayDriver = try UDPPeerDriver(bindTo: loopback)
         let sfuDriver = try UDPPeerDriver(bindTo: loopback)

@@ -37,7 +37,12 @@ public final class UDPPeerDriver: @unchecked Sendable {
         case close
     }
 
-    private enum Phase { case bound, running, stopped }
+    private enum Phase {
+        case bound, running, stopped
+        /// `shutdown()` was called from `onEvent` on the driver thread: the thread cannot join
+        /// itself, so it detaches and closes the descriptors on its way out.
+        case stoppingOnDriverThread
+    }
 
     private let socket: UDPSocket
     private let wakeup: UDPWakeup
@@ -68,7 +73,8 @@ public final class UDPPeerDriver: @unchecked Sendable {
     }
 
     deinit {
-        if phase != .running {
+        // A running thread retains the driver, so only bound or stopped drivers get here.
+        if phase == .bound || phase == .stopped {
             socket.close()
             if phase == .bound { wakeup.close() }
         }
@@ -140,7 +146,8 @@ public final class UDPPeerDriver: @unchecked Sendable {
     public func close() { enqueue(.close) }
 
     /// Closes the connection if still open, joins the driver thread, closes the socket and the
-    /// wakeup pipe. Idempotent; safe from any thread except the driver thread itself.
+    /// wakeup pipe. Idempotent. Called from `onEvent` (the driver thread) it only asks the
+    /// thread to stop; the thread then closes the descriptors itself as it exits.
     public func shutdown() {
         lock.lock()
         switch phase {
@@ -150,12 +157,18 @@ public final class UDPPeerDriver: @unchecked Sendable {
             socket.close()
             wakeup.close()
             return
-        case .stopped:
+        case .stopped, .stoppingOnDriverThread:
             lock.unlock()
             return
         case .running:
             stopRequested = true
             let handle = thread
+            if let handle, pthread_equal(handle, pthread_self()) != 0 {
+                phase = .stoppingOnDriverThread
+                lock.unlock()
+                wakeup.signal()  // the loop re-reads `stopRequested` on its next turn
+                return
+            }
             lock.unlock()
             wakeup.signal()
             if let handle { pthread_join(handle, nil) }
@@ -187,6 +200,13 @@ public final class UDPPeerDriver: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return snapshot.sendFailures
+    }
+
+    /// True once the thread has exited and every descriptor is closed (for tests).
+    var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return phase == .stopped
     }
 
     /// The socket and wakeup-pipe descriptors (for leak tests).
@@ -230,6 +250,18 @@ public final class UDPPeerDriver: @unchecked Sendable {
         }
         context.ready.signal()
         run(connection, onEvent: context.onEvent)
+        lock.lock()
+        let selfStopped = phase == .stoppingOnDriverThread
+        if selfStopped {
+            phase = .stopped
+            thread = nil
+        }
+        lock.unlock()
+        if selfStopped {
+            pthread_detach(pthread_self())
+            socket.close()
+            wakeup.close()
+        }
     }
 
     private func run(_ connection: PeerConnection, onEvent: (PeerConnectionEvent) -> Void) {

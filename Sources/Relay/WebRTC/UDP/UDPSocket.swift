@@ -7,15 +7,18 @@ import Darwin
 #endif
 
 /// One non-blocking UDP socket (IPv4 or IPv6; IPv6 sockets are IPv6-only). Owns the fd and
-/// closes it exactly once (`close()` or deinit). Used from one thread at a time: the driver
-/// creates it, then hands it to its loop thread.
-final class UDPSocket {
-    let fd: Int32
+/// closes it exactly once (`close()` or deinit). Used from one thread at a time. Public so a
+/// server with one socket for many connections (FakeCalls' SFU port) can run its own poll loop.
+public final class UDPSocket {
+    /// For poll(); never close it directly.
+    public let fd: Int32
     /// The bound address with the real port (port 0 asks the kernel for an ephemeral one).
-    let localAddress: SocketAddress
+    public let localAddress: SocketAddress
+    /// Host candidates for this socket (one per interface address when bound to the wildcard).
+    public var hostCandidates: [ICECandidate] { HostCandidates.candidates(for: localAddress) }
     private var isClosed = false
 
-    init(bindTo address: SocketAddress, receiveBufferBytes: Int32 = 1 << 20) throws(UDPDriverError) {
+    public init(bindTo address: SocketAddress, receiveBufferBytes: Int32 = 1 << 20) throws(UDPDriverError) {
         let family = address.family == .ipv4 ? AF_INET : AF_INET6
         #if canImport(Darwin)
         let fd = socket(family, SOCK_DGRAM, 0)
@@ -58,7 +61,7 @@ final class UDPSocket {
         close()
     }
 
-    func close() {
+    public func close() {
         guard !isClosed else { return }
         isClosed = true
         closeDescriptor(fd)
@@ -66,7 +69,7 @@ final class UDPSocket {
 
     /// Reads one datagram into `buffer`; nil when none is waiting (EAGAIN) or on an error that
     /// concerns one datagram only (e.g. ECONNREFUSED from an earlier ICMP).
-    func receive(into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, from: SocketAddress)? {
+    public func receive(into buffer: UnsafeMutableRawBufferPointer) -> (count: Int, from: SocketAddress)? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let count = withUnsafeMutablePointer(to: &storage) {
@@ -80,7 +83,7 @@ final class UDPSocket {
 
     /// True when the datagram went to the kernel. A full send buffer drops it, as UDP would.
     @discardableResult
-    func send(_ bytes: [UInt8], to destination: SocketAddress) -> Bool {
+    public func send(_ bytes: [UInt8], to destination: SocketAddress) -> Bool {
         var (storage, length) = destination.sockaddrStorage
         let sent = bytes.withUnsafeBytes { raw in
             withUnsafePointer(to: &storage) {
