@@ -63,6 +63,38 @@ struct PeerConnectionBackToBackTests {
         #expect(net.relay.statistics.srtpAuthFailures == 0 && net.sfu.statistics.srtpAuthFailures == 0)
     }
 
+    /// Calls adds tracks to a running subscriber by renegotiation: a new SFU offer with more
+    /// m-lines, a new relay answer, the same transport. The connection carries on.
+    @Test func renegotiationAddsATrackOnTheSameConnection() throws {
+        let session = try PeerSession(shape: .sfuOffers)
+        let net = try session.network()
+        #expect(net.run(for: .seconds(5)) { net.bothConnected })
+
+        let screenSSRC: UInt32 = 0x4444_4444
+        let tracks = PeerSession.sfuTracks + [SDPSendTrack(kind: .video, mid: "2", ssrc: screenSSRC, cname: "sfu",
+                                                           streamId: "guest1", trackId: "screen")]
+        let offer = SDP.makeSendOnlyOffer(
+            tracks: tracks, local: session.sfuLocal.mediaParameters(setup: .actpass, iceLite: true, codecs: PeerSession.sfuCodecs))
+        let received = try SDP.parse(offer.serialized)
+        let answer = SessionSetup.relayAnswer(toSFUOffer: received, local: session.relayLocal)
+        let renegotiated = try SessionSetup.describe(remote: received, answer: answer)
+        #expect(renegotiated.keepsTransport(of: session.relaySeesRemote))
+        #expect(renegotiated.media.map(\.mid) == ["0", "1", "2"])
+        #expect(renegotiated.media(mid: "2")?.remoteSSRCs == [screenSSRC])
+        #expect(answer.mediaSections.count == 3 && answer.mediaSections.allSatisfy { !$0.isRejected })
+
+        net.clearEvents()
+        try net.sfu.sendRTP(RTPPacketBuilder(payloadType: 125, sequenceNumber: 1, timestamp: 0, ssrc: screenSSRC,
+                                             payload: [0x65]).serialize())
+        net.pump()
+        #expect(net.relayEvents.rtpPackets.map(\.header.ssrc) == [screenSSRC])
+
+        // A new ICE ufrag or certificate is not the same transport.
+        var restarted = renegotiated
+        restarted.credentials.ufrag = "other"
+        #expect(!restarted.keepsTransport(of: session.relaySeesRemote))
+    }
+
     @Test func remoteDescriptionCarriesWhatTheReceiveSideNeeds() throws {
         let session = try PeerSession(shape: .sfuOffers)
         let remote = session.relaySeesRemote
@@ -117,7 +149,7 @@ struct PeerConnectionBackToBackTests {
     }
 
     /// 10% loss, 10% duplication and shuffled batches, seeded: still connects in bounded time.
-    @Test(arguments: 1...8 as ClosedRange<UInt64>)
+    @Test(arguments: 1...20 as ClosedRange<UInt64>)
     func connectsUnderLossDuplicationAndReordering(seed: UInt64) throws {
         let session = try PeerSession(seed: seed)
         let net = try session.network()

@@ -56,6 +56,16 @@ public struct RemoteSessionDescription: Sendable, Equatable {
     /// them per m-line). mDNS names and TCP candidates are skipped.
     public var candidates: [ICECandidate]
     public var media: [NegotiatedMedia]
+
+    /// True when a renegotiated SDP keeps the transport (same ICE credentials and DTLS
+    /// fingerprint): the running `PeerConnection` carries on and only `media` changes. False
+    /// means an ICE restart or a new peer: build a new connection.
+    public func keepsTransport(of earlier: RemoteSessionDescription) -> Bool {
+        credentials == earlier.credentials && fingerprint == earlier.fingerprint
+    }
+
+    /// The m-line with this mid.
+    public func media(mid: String) -> NegotiatedMedia? { media.first { $0.mid == mid } }
 }
 
 /// Why the remote SDP cannot set up a connection, with what to check.
