@@ -1,5 +1,5 @@
 import Testing
-@testable import Relay
+import Relay
 
 @Suite("PeerConnection back to back")
 struct PeerConnectionBackToBackTests {
