@@ -101,6 +101,11 @@ struct AudioTimelineTests {
         #expect(stats.outOfOrderPackets == 1)
         #expect(transcoder.samplesWritten == Int64(expected.count))
         #expect(transcoder.outputPosition(ofRTPTimestamp: 90000 + 14440) == Int64(expected.count))
+        let primingTimestamp: UInt32 = 90000 - 1024
+        #expect(transcoder.rtpTimestamp(atOutputPosition: -1024) == primingTimestamp)
+        // A sequence jump to the end of the 64-bit space is counted, not trapped on.
+        try push([8, 17, 0], 14440, UInt64.max)
+        #expect(transcoder.stats.lostPackets == 4 + Int(Int32.max))
     }
 
     @Test("a decoder and an encoder that disagree on the format are refused")

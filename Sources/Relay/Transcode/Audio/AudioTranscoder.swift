@@ -119,6 +119,13 @@ public final class AudioTranscoder {
         return extend(timestamp) - anchor
     }
 
+    /// The RTP timestamp at an output position (a frame's `pts`), to look it up in the track's
+    /// Sender Report mapping; nil before the first packet.
+    public func rtpTimestamp(atOutputPosition position: Int64) -> UInt32? {
+        guard firstRTPTimestamp != nil else { return nil }
+        return UInt32(truncatingIfNeeded: anchor &+ position)
+    }
+
     public func push(payload: [UInt8], rtpTimestamp: UInt32, sequence: UInt64) throws(AudioCodecError) -> [AACFrame] {
         // withUnsafeBytes cannot forward a typed throw; carry the error out as a value.
         let result: Result<[AACFrame], AudioCodecError> = payload.withUnsafeBytes { bytes in
@@ -145,8 +152,8 @@ public final class AudioTranscoder {
             return []
         }
         let lost = sequence - expectedSequence
-        stats.lostPackets += Int(clamping: lost)
-        expectedSequence = sequence + 1
+        stats.lostPackets += Int(min(lost, UInt64(Int32.max)))  // a wild jump must not overflow the counter
+        expectedSequence = sequence &+ 1
 
         var gap = extend(rtpTimestamp) - anchor - samplesWritten
         if abs(gap) > Int64(configuration.maximumGap) {
