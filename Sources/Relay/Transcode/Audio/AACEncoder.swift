@@ -23,14 +23,16 @@ public final class AACEncoder: AudioEncoder {
     public let configuration: Configuration
     public var sampleRate: Int { configuration.sampleRate }
     public var channels: Int { configuration.channels }
-    public let frameSize: Int
-    public let encoderDelay: Int
+    // Set once the codec is open. Declared with defaults so every stored property is set before
+    // the first C allocation: a later throw then runs deinit, which frees what was allocated.
+    public private(set) var frameSize = 0
+    public private(set) var encoderDelay = 0
     /// The 2-byte AudioSpecificConfig for AAC-LC (48 kHz stereo: 0x11 0x90), for the FLV
     /// sequence header. Built from the parameters rather than copied from libavcodec's extradata,
     /// which appends an SBR sync extension some readers reject.
     public let decoderConfiguration: [UInt8]
     /// What libavcodec wrote as extradata (its own AudioSpecificConfig), for comparison.
-    public let encoderExtradata: [UInt8]
+    public private(set) var encoderExtradata: [UInt8] = []
 
     private var context: UnsafeMutablePointer<AVCodecContext>?
     private var frame: UnsafeMutablePointer<AVFrame>?
@@ -47,6 +49,11 @@ public final class AACEncoder: AudioEncoder {
             throw AudioCodecError(
                 .setupFailed, "AAC encoder: \(configuration.sampleRate) Hz × \(configuration.channels) channels is not supported (use 48000 Hz, 1 or 2 channels)")
         }
+        // AudioSpecificConfig: 5 bits object type (2 = AAC LC), 4 bits frequency index, 4 bits
+        // channel configuration, 3 bits GASpecificConfig flags (all 0).
+        let config = UInt16(2) << 11 | UInt16(index) << 7 | UInt16(configuration.channels) << 3
+        decoderConfiguration = [UInt8(config >> 8), UInt8(config & 0xFF)]
+
         guard let codec = avcodec_find_encoder_by_name("aac") else {
             throw AudioCodecError(.setupFailed, "libavcodec has no \"aac\" encoder: check the FFmpeg build (libavcodec59)")
         }
@@ -69,13 +76,7 @@ public final class AACEncoder: AudioEncoder {
         encoderDelay = Int(context.pointee.initial_padding)
         if let extradata = context.pointee.extradata, context.pointee.extradata_size > 0 {
             encoderExtradata = Array(UnsafeBufferPointer(start: extradata, count: Int(context.pointee.extradata_size)))
-        } else {
-            encoderExtradata = []
         }
-        // AudioSpecificConfig: 5 bits object type (2 = AAC LC), 4 bits frequency index, 4 bits
-        // channel configuration, 3 bits GASpecificConfig flags (all 0).
-        let config = UInt16(2) << 11 | UInt16(index) << 7 | UInt16(configuration.channels) << 3
-        decoderConfiguration = [UInt8(config >> 8), UInt8(config & 0xFF)]
 
         guard frameSize > 0, let frame = av_frame_alloc(), let packet = av_packet_alloc() else {
             throw AudioCodecError(.setupFailed, "AAC encoder: no frame size or out of memory allocating its frame/packet")
