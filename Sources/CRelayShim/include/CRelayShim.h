@@ -4,6 +4,7 @@
 #define CRELAYSHIM_H
 #include "relay_shim_x264.h"
 #include "relay_shim_opus.h"
+#include "relay_shim_av.h"
 #include "relay_shim_mhd.h"
 #include "relay_shim_curl.h"
 #include "relay_shim_openssl.h"
