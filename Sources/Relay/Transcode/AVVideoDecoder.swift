@@ -21,6 +21,7 @@ public final class AVVideoDecoder: VideoDecoder {
     /// `threads` is libavcodec's slice-thread count (1 = decode on the caller's thread, which
     /// adds no delay; frame threading is never used because it delays output by a frame per thread).
     public init(codec: VideoCodec, threads: Int = 1) throws {
+        Self.quietLibraryLog
         let id = codec == .vp8 ? AV_CODEC_ID_VP8 : AV_CODEC_ID_H264
         guard let decoder = avcodec_find_decoder(id) else {
             throw VideoEncoderError("libavcodec has no \(codec.rawValue) decoder: install a full FFmpeg (libavcodec59)")
@@ -186,6 +187,11 @@ public final class AVVideoDecoder: VideoDecoder {
         stats.errors += 1
         stats.lastError = error
     }
+
+    /// libavcodec logs every damaged frame to stderr ("decode_slice_header error" …): a guest
+    /// on a lossy link would flood the journal. The relay counts errors in `stats` instead
+    /// and keeps only FFmpeg's fatal messages. (The level is process-wide.)
+    private static let quietLibraryLog: Void = av_log_set_level(AV_LOG_FATAL)
 
     // AVERROR(EAGAIN), AVERROR_EOF and AV_NOPTS_VALUE are function-like or cast macros Swift cannot import.
     private static let errorAgain = -EAGAIN

@@ -90,6 +90,7 @@ public struct I420Buffer: Sendable, Equatable {
     }
 
     /// Lends the pixels as a DecodedPicture for the duration of `body`.
+    @discardableResult
     public func withPicture<R>(pts: Int64, _ body: (DecodedPicture) throws -> R) rethrows -> R {
         let luma = size.width * size.height
         let chromaWidth = (size.width + 1) / 2

@@ -65,6 +65,7 @@ public final class X264Encoder: VideoEncoder {
         input.img.i_stride = (Int32(picture.planes.0.stride), Int32(picture.planes.1.stride), Int32(picture.planes.2.stride), 0)
         input.i_pts = pts
         input.i_type = keyframeRequested ? X264_TYPE_IDR : X264_TYPE_AUTO
+        if keyframeRequested { lastKeyframePts = pts }
         keyframeRequested = false
 
         var nals: UnsafeMutablePointer<x264_nal_t>?
@@ -150,7 +151,10 @@ public final class X264Encoder: VideoEncoder {
 
     static func parameters(_ settings: X264Settings, size: VideoSize) throws -> x264_param_t {
         var param = x264_param_t()
-        guard x264_param_default_preset(&param, settings.preset, "zerolatency") == 0 else {
+        // Checked here first: x264 itself would also print the complaint to stderr.
+        guard VideoConfig.x264Presets.contains(settings.preset),
+            x264_param_default_preset(&param, settings.preset, "zerolatency") == 0
+        else {
             throw VideoEncoderError("unknown x264 preset '\(settings.preset)' (relay.video.x264_preset)")
         }
         param.i_log_level = X264_LOG_ERROR
@@ -163,7 +167,9 @@ public final class X264Encoder: VideoEncoder {
         param.i_fps_den = 1
         param.i_timebase_num = 1
         param.i_timebase_den = 90_000
-        param.b_vfr_input = 1
+        // Constant-rate rate control (x264's VFR mode holds every frame back until the next
+        // pts arrives, one frame of latency); pts still pass through unchanged.
+        param.b_vfr_input = 0
         param.i_keyint_max = Int32(max(1, (Double(fps) * settings.keyframeIntervalSeconds).rounded()))
         param.i_keyint_min = 1
         param.i_scenecut_threshold = 0

@@ -18,8 +18,10 @@ public struct X264Settings: Sendable, Equatable {
     /// An IDR at least this often, measured on the picture timestamps (so a guest sending
     /// 15 fps still gets one every interval, not every 2×interval).
     public var keyframeIntervalSeconds: Double
-    /// The nominal frame rate for x264's rate control and its frame-count keyframe cap
-    /// (i_keyint_max = frameRate × interval); actual timing comes from the pts (VFR input).
+    /// The frame rate x264's rate control assumes (bits per frame = bitrate / frameRate) and
+    /// its frame-count keyframe cap (i_keyint_max = frameRate × interval). x264's VFR mode
+    /// would follow the real pts but holds each frame until the next arrives (a frame of
+    /// latency), so a guest sending fewer frames gets proportionally fewer bits.
     public var frameRate: Int
     /// x264 worker threads (sliced, so no added delay); 0 = x264 decides from the core count.
     public var threads: Int
