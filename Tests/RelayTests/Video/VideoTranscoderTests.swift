@@ -76,6 +76,13 @@ import Testing
         #expect(first.width == 320 && first.height == 240)
         #expect(second.width == 640 && second.height == 360)
 
+        // Downstream, the same H264Passthrough as for browser H.264 turns this into sequence headers.
+        var passthrough = H264Passthrough()
+        let outputs = units.compactMap { passthrough.push($0) }
+        #expect(outputs.count == 90)
+        #expect(outputs.indices.filter { outputs[$0].sequenceHeader != nil } == [0, 60])
+        #expect(outputs[59].stream.width == 320 && outputs[60].stream.width == 640)
+
         let (directory, file) = try temporaryFile("resize.h264")
         defer { try? FileManager.default.removeItem(at: directory) }
         try VideoFixtures.writeAnnexB(units, to: file)
