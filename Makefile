@@ -2,9 +2,11 @@
 # the Debian packages first (scripts/install-deps is idempotent and fast when nothing is missing).
 SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
-# Tests use real loopback sockets and external judges (ffprobe, ffmpeg, chromium); running
-# them in parallel across processes would only fight over the two cores.
-SWIFT_TEST_FLAGS ?=
+# Tests run one at a time: many use real loopback servers and foreign judges (ffmpeg, ffprobe,
+# nginx, chromium) that a test waits for synchronously, and on a 2-core machine Swift's
+# cooperative pool has two threads — tests blocking both in parallel starve the async HTTP
+# handlers of the others into timeouts. Serial, the whole suite takes about 40 s.
+SWIFT_TEST_FLAGS ?= --no-parallel
 
 .PHONY: deps build test demo clean
 

@@ -22,27 +22,20 @@ public enum H264Bitstream {
         }
     }
 
-    /// AVCDecoderConfigurationRecord (ISO 14496-15 5.2.4.1) with 4-byte NAL lengths.
-    /// Profile, compatibility and level come from the SPS itself.
+    /// AVCDecoderConfigurationRecord with 4-byte NAL lengths, for every SPS and PPS given
+    /// (profile, compatibility and level from the first SPS; see `AVCDecoderConfiguration`).
     public static func decoderConfigurationRecord(sps: [ArraySlice<UInt8>], pps: [ArraySlice<UInt8>]) throws(RTMPError) -> [UInt8] {
-        guard let first = sps.first, first.count >= 4 else {
-            throw RTMPError(.badMedia, "cannot build the AVC sequence header: no SPS (or an SPS shorter than 4 bytes)")
+        guard let first = sps.first, let firstPPS = pps.first else {
+            throw RTMPError(.badMedia, "cannot build the AVC sequence header: it needs an SPS and a PPS")
         }
-        guard !pps.isEmpty else { throw RTMPError(.badMedia, "cannot build the AVC sequence header: no PPS") }
-        let s = Array(first)
-        var out: [UInt8] = [1, s[1], s[2], s[3], 0xFF, 0xE0 | UInt8(min(sps.count, 31))]
-        for unit in sps.prefix(31) { out.appendBE16(UInt16(min(unit.count, 0xFFFF))); out.append(contentsOf: unit.prefix(0xFFFF)) }
-        out.append(UInt8(min(pps.count, 255)))
-        for unit in pps.prefix(255) { out.appendBE16(UInt16(min(unit.count, 0xFFFF))); out.append(contentsOf: unit.prefix(0xFFFF)) }
-        let profile = s[1]
-        if [100, 110, 122, 144].contains(profile), let info = try? H264SPS(nal: s) {
-            // High profiles carry chroma format and bit depths after the PPS list.
-            out.append(0xFC | UInt8(info.chromaFormat & 3))
-            out.append(0xF8 | UInt8((info.bitDepthLuma - 8) & 7))
-            out.append(0xF8 | UInt8((info.bitDepthChroma - 8) & 7))
-            out.append(0)
+        do {
+            var record = try AVCDecoderConfiguration(sps: Array(first), pps: Array(firstPPS))
+            record.sequenceParameterSets = sps.prefix(31).map { Array($0) }
+            record.pictureParameterSets = pps.prefix(255).map { Array($0) }
+            return record.bytes
+        } catch {
+            throw RTMPError(.badMedia, "cannot build the AVC sequence header: \(error)")
         }
-        return out
     }
 
     /// nal_ref_idc == 0: nothing references this picture, it is the first to drop under load.

@@ -37,18 +37,30 @@ public struct AVCDecoderConfiguration: Sendable, Equatable {
     /// Parses a record (e.g. the body of an FLV AVC sequence header after its 5 bytes).
     public init(parsing bytes: [UInt8]) throws {
         var reader = ByteCursor(bytes)
-        guard try reader.byte() == 1 else { throw FormatError(description: "configurationVersion is not 1") }
-        profileIdc = try reader.byte()
-        profileCompatibility = try reader.byte()
-        levelIdc = try reader.byte()
-        nalLengthSize = Int(try reader.byte() & 0x03) + 1
-        let spsCount = Int(try reader.byte() & 0x1F)
-        sequenceParameterSets = try (0..<spsCount).map { _ in try reader.lengthPrefixed() }
-        let ppsCount = Int(try reader.byte())
-        pictureParameterSets = try (0..<ppsCount).map { _ in try reader.lengthPrefixed() }
+        func byte() throws -> UInt8 {
+            guard let value = reader.u8() else { throw FormatError(description: "record ends at byte \(reader.offset)") }
+            return value
+        }
+        func lengthPrefixed() throws -> [UInt8] {
+            guard let length = reader.u16().map(Int.init), length <= reader.remaining else {
+                throw FormatError(description: "a parameter set runs past the record's end")
+            }
+            let start = reader.offset
+            reader = ByteCursor(bytes, offset: start + length)
+            return Array(bytes[start..<start + length])
+        }
+        guard try byte() == 1 else { throw FormatError(description: "configurationVersion is not 1") }
+        profileIdc = try byte()
+        profileCompatibility = try byte()
+        levelIdc = try byte()
+        nalLengthSize = Int(try byte() & 0x03) + 1
+        let spsCount = Int(try byte() & 0x1F)
+        sequenceParameterSets = try (0..<spsCount).map { _ in try lengthPrefixed() }
+        let ppsCount = Int(try byte())
+        pictureParameterSets = try (0..<ppsCount).map { _ in try lengthPrefixed() }
         highProfileFields = nil
         if Self.hasHighProfileFields(profileIdc), reader.remaining >= 4 {
-            highProfileFields = (try reader.byte() & 0x03, try reader.byte() & 0x07, try reader.byte() & 0x07)
+            highProfileFields = (try byte() & 0x03, try byte() & 0x07, try byte() & 0x07)
         }
     }
 
@@ -77,30 +89,5 @@ public struct AVCDecoderConfiguration: Sendable, Equatable {
         if chroma == 3 { _ = try? reader.bit() }
         let luma = (try? reader.unsignedGolomb()) ?? 0, chromaDepth = (try? reader.unsignedGolomb()) ?? 0
         return (UInt8(chroma), UInt8(min(luma, 7)), UInt8(min(chromaDepth, 7)))
-    }
-}
-
-/// Bounds-checked reading of a byte array.
-private struct ByteCursor {
-    let bytes: [UInt8]
-    var offset = 0
-
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    var remaining: Int { bytes.count - offset }
-
-    mutating func byte() throws -> UInt8 {
-        guard offset < bytes.count else { throw AVCDecoderConfiguration.FormatError(description: "record ends at byte \(offset)") }
-        defer { offset += 1 }
-        return bytes[offset]
-    }
-
-    mutating func lengthPrefixed() throws -> [UInt8] {
-        let length = Int(try byte()) << 8 | Int(try byte())
-        guard length <= remaining else {
-            throw AVCDecoderConfiguration.FormatError(description: "parameter set of \(length) bytes runs past the record's end")
-        }
-        defer { offset += length }
-        return Array(bytes[offset..<offset + length])
     }
 }
