@@ -120,8 +120,9 @@ public struct JitterBuffer: Sendable {
         slots[index].lastNack = nil
         slots[index].payload.removeAll(keepingCapacity: true)
         slots[index].payload.append(contentsOf: payload)
+        // A packet beyond the next expected one reveals a hole: its wait starts now.
+        if sequence > highest &+ 1, holeSince == nil { holeSince = arrival }
         if sequence > highest { highest = sequence }
-        if let head = next, sequence != head, holeSince == nil, !isPresent(head) { holeSince = arrival }
         return outcome
     }
 
@@ -135,7 +136,9 @@ public struct JitterBuffer: Sendable {
     public mutating func drain(now: ContinuousClock.Instant, _ body: (Released) -> Void) {
         while var head = next, head <= highest {
             if !isPresent(head) {
-                guard let since = holeSince, now - since >= targetWait else { return }
+                let since = holeSince ?? now
+                holeSince = since
+                guard now - since >= targetWait else { return }
                 // Give the hole up: skip to the next packet that is here.
                 var skipped: UInt64 = 0
                 while !isPresent(head), head <= highest {
@@ -144,6 +147,7 @@ public struct JitterBuffer: Sendable {
                 }
                 stats.lost += Int(skipped)
                 next = head
+                // A further hole behind this one starts its own wait.
                 holeSince = nil
                 continue
             }
@@ -155,8 +159,8 @@ public struct JitterBuffer: Sendable {
                               arrival: slot.arrival, payload: bytes))
             }
             next = head + 1
-            if let following = next, following <= highest, !isPresent(following) { holeSince = now }
         }
+        holeSince = nil  // caught up: nothing is missing
     }
 
     /// When `drain` should next be called even if no packet arrives: the end of the current hole's wait.
