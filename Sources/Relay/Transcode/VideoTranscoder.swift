@@ -102,20 +102,3 @@ public final class VideoTranscoder {
         try encoder.encode(try scaler.convert(picture))
     }
 }
-
-/// Extends 32-bit RTP timestamps to a 64-bit timeline that keeps increasing across the wrap
-/// (a step of more than half the range backwards counts as a wrap forwards).
-struct RTPTimestampUnwrapper: Sendable {
-    private var last: UInt32?
-    private var extended: Int64 = 0
-
-    mutating func extend(_ timestamp: UInt32) -> Int64 {
-        defer { last = timestamp }
-        guard let last else {
-            extended = Int64(timestamp)
-            return extended
-        }
-        extended += Int64(Int32(bitPattern: timestamp &- last))
-        return extended
-    }
-}
