@@ -84,6 +84,7 @@ final class FakeMediaMTXState: Sendable {
     var snapshot: FakeMediaMTXSnapshot { guarded.withLock { $0.snapshot } }
 
     /// Applies a change and resumes the waiters it satisfied (outside the lock).
+    @discardableResult
     func update<T>(_ change: (inout FakeMediaMTXSnapshot) -> T) -> T {
         let (result, satisfied) = guarded.withLock { g -> (T, [CheckedContinuation<Bool, Never>]) in
             let result = change(&g.snapshot)

@@ -6,11 +6,18 @@ import Musl
 import Darwin
 #endif
 
-/// Owns one POSIX file descriptor and closes it in deinit.
+/// Owns one POSIX file descriptor and closes it in deinit, or earlier with `close()` (used for
+/// the listener, so a stopped server frees its port at once). Touched by one thread only.
 final class OwnedFD {
-    let fd: Int32
+    private(set) var fd: Int32
     init(_ fd: Int32) { self.fd = fd }
-    deinit { _ = posixClose(fd) }
+    deinit { close() }
+
+    func close() {
+        guard fd >= 0 else { return }
+        _ = posixClose(fd)
+        fd = -1
+    }
 }
 
 /// Thin POSIX helpers for the ingest thread: a non-blocking IPv4 listener, accept, recv, send.

@@ -98,6 +98,7 @@ final class RTMPIngest: @unchecked Sendable {
             connections.removeAll { $0.isClosed }
             if fds[0].revents != 0 { acceptAll() }
         }
+        listener.close()
         for c in connections { close(c, reason: "server stopping") }
         connections.removeAll()
     }
@@ -118,14 +119,14 @@ final class RTMPIngest: @unchecked Sendable {
         while let (socket, remote) = PosixSocket.accept(listener.fd) {
             guard connections.count < configuration.maxConnections else {
                 logger.warning("RTMP connection from \(remote) refused: \(configuration.maxConnections) connections already open")
-                _ = state.update { $0.counters.connectionsRefused += 1 }
+                state.update { $0.counters.connectionsRefused += 1 }
                 continue  // `socket` closes here
             }
             let c = IngestConnection(socket: socket, remote: remote, session: RTMPServerSession(configuration: configuration.session))
             connections.append(c)
             logger.info("RTMP conn \(c.id) opened from \(remote)")
             let info = RTMPConnectionState(id: c.id, created: Date(), remoteAddr: remote, state: "idle", path: "", bytesReceived: 0, bytesSent: 0)
-            _ = state.update {
+            state.update {
                 $0.counters.connectionsAccepted += 1
                 $0.connections[c.id] = info
             }
@@ -160,7 +161,7 @@ final class RTMPIngest: @unchecked Sendable {
         if !c.isClosed {
             let received = c.session.bytesReceived
             let sent = c.bytesSent
-            _ = state.update {
+            state.update {
                 $0.connections[c.id]?.bytesReceived = received
                 $0.connections[c.id]?.bytesSent = sent
             }
@@ -185,7 +186,7 @@ final class RTMPIngest: @unchecked Sendable {
             if let path = c.publishedPath { endPublish(c, path: path, reason: "publisher unpublished") }
         case .closed(let error):
             let reason = error.map { "protocol error: \($0)" } ?? "session closed"
-            if error != nil { _ = state.update { $0.counters.protocolErrors += 1 } }
+            if error != nil { state.update { $0.counters.protocolErrors += 1 } }
             close(c, reason: reason)
         }
     }
@@ -199,7 +200,7 @@ final class RTMPIngest: @unchecked Sendable {
         }
         // MediaMTX's overridePublisher: the newcomer wins, the old publisher is closed.
         for old in connections where old !== c && old.publishedPath == path && !old.isClosed {
-            _ = state.update { $0.counters.replacedPublishers += 1 }
+            state.update { $0.counters.replacedPublishers += 1 }
             close(old, reason: "replaced by a new publisher on '\(path)' (conn \(c.id))")
         }
         send(c.session.acceptPublish(), to: c)
@@ -218,7 +219,7 @@ final class RTMPIngest: @unchecked Sendable {
         }
         let pathState = PathState(name: path, sourceID: c.id, remoteAddr: c.remote, publishStarted: Date(), readyTime: nil,
                                   tracks: [], bytesReceived: c.session.bytesReceived, streamCheck: c.check, recording: recording)
-        _ = state.update { s in
+        state.update { s in
             s.counters.publishes += 1
             if recording != nil { s.counters.recordingsStarted += 1 }
             s.paths[path] = pathState
@@ -251,16 +252,19 @@ final class RTMPIngest: @unchecked Sendable {
         }
     }
 
-    private func endPublish(_ c: IngestConnection, path: String, reason: String) {
+    /// Ends the publish; `closing` records the connection's end in the same state change, so
+    /// whoever sees the path gone also sees why.
+    private func endPublish(_ c: IngestConnection, path: String, reason: String, closing: ClosedConnection? = nil) {
         c.publishedPath = nil
         c.recorder?.close()
         if let failure = c.recorder?.failure { logger.error("RTMP conn \(c.id): \(failure)") }
         c.recorder = nil
         let check = c.check
-        _ = state.update { s in
+        state.update { s in
             if s.paths[path]?.sourceID == c.id { s.paths[path] = nil }
             s.lastStreamCheck[path] = check
             s.connections[c.id]?.state = "idle"
+            if let closing { s.recordClosed(closing) }
         }
         logger.info("path '\(path)' unpublished by conn \(c.id) (\(reason)); stream check: \(check)")
         onEvent(.publishStopped(path: path, connectionID: c.id, reason: reason, streamCheck: check))
@@ -293,10 +297,10 @@ final class RTMPIngest: @unchecked Sendable {
         let now = ContinuousClock.now
         for c in connections where !c.isClosed {
             if !c.session.isPastConnect && now - c.created > configuration.handshakeTimeout {
-                _ = state.update { $0.counters.handshakeTimeouts += 1 }
+                state.update { $0.counters.handshakeTimeouts += 1 }
                 close(c, reason: "handshake/connect not finished within \(configuration.handshakeTimeout)")
             } else if now - c.lastInput > configuration.readTimeout {
-                _ = state.update { $0.counters.readTimeouts += 1 }
+                state.update { $0.counters.readTimeouts += 1 }
                 close(c, reason: "read timeout: nothing received for \(configuration.readTimeout)")
             }
         }
@@ -308,14 +312,13 @@ final class RTMPIngest: @unchecked Sendable {
         guard !c.isClosed else { return }
         c.isClosed = true
         let path = c.publishedPath
-        if let path { endPublish(c, path: path, reason: reason) }
+        let closed = ClosedConnection(id: c.id, remoteAddr: c.remote, path: path, reason: reason)
         shutdown(c.socket.fd, Int32(SHUT_RDWR))
         logger.notice("RTMP conn \(c.id) from \(c.remote) closed: \(reason)")
-        let closed = ClosedConnection(id: c.id, remoteAddr: c.remote, path: path, reason: reason)
-        _ = state.update { s in
-            s.connections[c.id] = nil
-            s.closed.append(closed)
-            if s.closed.count > 1000 { s.closed.removeFirst(s.closed.count - 1000) }
+        if let path {
+            endPublish(c, path: path, reason: reason, closing: closed)
+        } else {
+            state.update { $0.recordClosed(closed) }
         }
         onEvent(.connectionClosed(closed))
     }
@@ -328,5 +331,13 @@ extension RTMPServerSession {
         case .connected, .publishRequested, .publishing: true
         case .handshaking, .connecting, .closed: false
         }
+    }
+}
+
+extension FakeMediaMTXSnapshot {
+    mutating func recordClosed(_ closed: ClosedConnection) {
+        connections[closed.id] = nil
+        self.closed.append(closed)
+        if self.closed.count > 1000 { self.closed.removeFirst(self.closed.count - 1000) }
     }
 }

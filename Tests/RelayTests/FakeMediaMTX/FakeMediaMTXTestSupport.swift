@@ -92,3 +92,13 @@ final class RawRTMPClient {
         return true
     }
 }
+
+extension RawRTMPClient {
+    /// "127.0.0.1:port" as the server sees this client.
+    var localAddress: String {
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return "127.0.0.1:\(UInt16(bigEndian: addr.sin_port))"
+    }
+}
