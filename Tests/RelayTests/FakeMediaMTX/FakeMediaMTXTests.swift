@@ -143,3 +143,29 @@ struct FakeMediaMTXTests {
         #expect(h.fake.closedConnections.last?.reason.contains("read timeout") == true)
     }
 }
+
+@Suite("FakeMediaMTX API")
+struct FakeMediaMTXAPITests {
+    @Test func unknownRoutesMethodsAndPathsAnswerLikeMediaMTX() async throws {
+        let h = try FakeMediaMTXHarness()
+        defer { h.tearDown() }
+        let (listStatus, list) = try await h.get("/v3/paths/list")
+        #expect(listStatus == 200 && list["itemCount"] as? Int == 0 && (list["items"] as? [Any])?.isEmpty == true)
+        let (connsStatus, conns) = try await h.get("/v3/rtmpconns/list")
+        #expect(connsStatus == 200 && conns["itemCount"] as? Int == 0)
+        #expect(try await h.get("/v3/paths/get/live/nobody").status == 404)
+        #expect(try await h.get("/v3/fake/streamcheck/nobody").status == 404)
+        #expect(try await h.get("/v3/nothing").status == 404)
+        let client = try CurlHTTPClient()
+        let post = try await client.send(HTTPClientRequest(method: "POST", url: "\(h.fake.apiBaseURL ?? "")/v3/paths/list", body: Data("{}".utf8)))
+        #expect(post.status == 405)
+    }
+
+    @Test func aSecondServerOnATakenPortFailsWithAReason() throws {
+        let h = try FakeMediaMTXHarness()
+        defer { h.tearDown() }
+        let other = FakeMediaMTX(configuration: .init(rtmpPort: h.rtmpPort, apiPort: nil))
+        #expect(throws: FakeMediaMTX.StartError.self) { try other.start() }
+        #expect(other.rtmpPort == nil)
+    }
+}
