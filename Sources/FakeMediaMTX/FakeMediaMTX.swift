@@ -99,6 +99,7 @@ public final class FakeMediaMTX: Sendable {
         current.api?.stop(gracePeriod: .milliseconds(200))
         current.ingest.stop()
         state.cancelWaiters()
+        logger.info("fake-mediamtx stopped (RTMP port \(current.ingest.port) released)")
     }
 
     /// The RTMP port (the real one when 0 was asked); nil before `start()`.

@@ -21,13 +21,14 @@ final class OwnedFD {
 }
 
 /// Thin POSIX helpers for the ingest thread: a non-blocking IPv4 listener, accept, recv, send.
+/// (Relay's TCPSocket is a client socket and internal to Relay; this is the server half.)
 enum PosixSocket {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
     /// Binds and listens (SO_REUSEADDR so a restarted server gets the same port at once).
-    static func listen(host: String, port: Int) throws(Failure) -> (OwnedFD, port: Int) {
+    static func makeListener(host: String, port: Int) throws(Failure) -> (OwnedFD, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed: \(errnoString())") }
         let owned = OwnedFD(fd)
@@ -43,7 +44,7 @@ enum PosixSocket {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, len) == 0 && Glibc.listen(fd, 64) == 0 && getsockname(fd, $0, &len) == 0
+                bind(fd, $0, len) == 0 && listen(fd, 64) == 0 && getsockname(fd, $0, &len) == 0
             }
         }
         guard bound else {
@@ -54,11 +55,11 @@ enum PosixSocket {
     }
 
     /// Accepts one pending connection, or nil when none is waiting.
-    static func accept(_ listener: Int32) -> (OwnedFD, remote: String)? {
+    static func acceptOne(_ listener: Int32) -> (OwnedFD, remote: String)? {
         var addr = sockaddr_in()
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let fd = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(listener, $0, &len) }
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &len) }
         }
         guard fd >= 0 else { return nil }
         setNonBlocking(fd)
@@ -80,8 +81,13 @@ enum PosixSocket {
         return .failed(errnoString())
     }
 
-    static func send(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> IO {
-        let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    static func transmit(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> IO {
+        #if os(Linux)
+        let flags = Int32(MSG_NOSIGNAL)
+        #else
+        let flags: Int32 = 0  // Darwin: SIGPIPE is ignored by the process owner instead
+        #endif
+        let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, flags) }
         if n >= 0 { return .done(n) }
         if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return .wouldBlock }
         return .failed(errnoString())
@@ -98,12 +104,12 @@ enum PosixSocket {
 
     static func wake(_ fd: Int32) {
         var b: UInt8 = 1
-        _ = Glibc.write(fd, &b, 1)
+        _ = write(fd, &b, 1)
     }
 
     static func drain(_ fd: Int32) {
         var buf = [UInt8](repeating: 0, count: 64)
-        while buf.withUnsafeMutableBytes({ Glibc.read(fd, $0.baseAddress, 64) }) > 0 {}
+        while buf.withUnsafeMutableBytes({ read(fd, $0.baseAddress, 64) }) > 0 {}
     }
 
     private static func setNonBlocking(_ fd: Int32) { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }

@@ -4,6 +4,10 @@ import Relay
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// One accepted RTMP connection; touched only by the ingest thread.
@@ -52,7 +56,7 @@ final class RTMPIngest: @unchecked Sendable {
 
     init(configuration: FakeMediaMTX.Configuration, logger: Logger, state: FakeMediaMTXState,
          onEvent: @escaping @Sendable (FakeMediaMTX.Event) -> Void) throws {
-        (listener, port) = try PosixSocket.listen(host: configuration.host, port: configuration.rtmpPort)
+        (listener, port) = try PosixSocket.makeListener(host: configuration.host, port: configuration.rtmpPort)
         (wakeRead, wakeWrite) = PosixSocket.pipePair()
         self.configuration = configuration
         self.logger = logger
@@ -116,7 +120,7 @@ final class RTMPIngest: @unchecked Sendable {
     }
 
     private func acceptAll() {
-        while let (socket, remote) = PosixSocket.accept(listener.fd) {
+        while let (socket, remote) = PosixSocket.acceptOne(listener.fd) {
             guard connections.count < configuration.maxConnections else {
                 logger.warning("RTMP connection from \(remote) refused: \(configuration.maxConnections) connections already open")
                 state.update { $0.counters.connectionsRefused += 1 }
@@ -278,7 +282,7 @@ final class RTMPIngest: @unchecked Sendable {
 
     private func flush(_ c: IngestConnection) {
         while !c.pendingOutput.isEmpty {
-            switch PosixSocket.send(c.socket.fd, c.pendingOutput[...]) {
+            switch PosixSocket.transmit(c.socket.fd, c.pendingOutput[...]) {
             case .done(let n):
                 c.pendingOutput.removeFirst(n)
                 c.bytesSent += UInt64(n)

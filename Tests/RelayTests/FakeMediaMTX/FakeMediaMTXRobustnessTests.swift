@@ -59,6 +59,8 @@ struct FakeMediaMTXRobustnessTests {
             let closed = h.fake.closedConnections.first { $0.remoteAddr == address }
             #expect(closed?.reason.contains(bad.expectedReason) == true, "\(bad): \(closed?.reason ?? "not closed")")
             #expect(client.waitForClose(), "\(bad): the server closed the socket")
+            #expect(h.log.lines.contains { $0.hasPrefix("notice") && $0.contains("from \(address) closed: ") && $0.contains(bad.expectedReason) },
+                    "\(bad): a log line says why")
             // The good publisher is untouched and its frames keep arriving.
             #expect(h.fake.path(named: "live/good")?.sourceID == goodSource, "\(bad)")
             #expect(await h.fake.wait(timeout: .seconds(5)) { ($0.paths["live/good"]?.streamCheck.video.frames ?? 0) > framesBefore + 5 }, "\(bad)")

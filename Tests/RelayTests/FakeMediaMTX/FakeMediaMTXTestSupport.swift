@@ -7,12 +7,15 @@ import Testing
 struct FakeMediaMTXHarness {
     let fake: FakeMediaMTX
     let directory: URL
+    /// Every line FakeMediaMTX logged.
+    let log = CallsCapturedLog()
 
     init(readTimeout: Duration = .seconds(10), handshakeTimeout: Duration = .seconds(10), rtmpPort: Int = 0) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fake-mediamtx-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         fake = FakeMediaMTX(configuration: .init(rtmpPort: rtmpPort, apiPort: 0, recordDirectory: directory,
-                                                 readTimeout: readTimeout, handshakeTimeout: handshakeTimeout))
+                                                 readTimeout: readTimeout, handshakeTimeout: handshakeTimeout),
+                            logger: log.logger("fake-mediamtx"))
         try fake.start()
     }
 

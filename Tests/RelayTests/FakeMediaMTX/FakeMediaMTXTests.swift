@@ -141,6 +141,7 @@ struct FakeMediaMTXTests {
         #expect(status == 404)
         #expect(h.fake.counters.readTimeouts == 1)
         #expect(h.fake.closedConnections.last?.reason.contains("read timeout") == true)
+        #expect(h.log.lines.contains { $0.contains("path 'guest1' unpublished") && $0.contains("read timeout") && $0.contains("stream check: video[H264") })
     }
 }
 
