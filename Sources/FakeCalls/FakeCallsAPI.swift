@@ -60,6 +60,12 @@ public actor FakeCallsAPI {
     /// Ids of sessions that exist and are not closed.
     public func openSessionIds() -> [String] { sessions.values.filter { !$0.closed }.map(\.id).sorted() }
 
+    /// Sessions holding at least one open track: what a client can leave behind. (An empty
+    /// session costs the real SFU nothing and expires; it has no delete call either.)
+    public func sessionsHoldingTracks() -> [String] {
+        sessions.values.filter { !$0.closed && !$0.tracks.isEmpty }.map(\.id).sorted()
+    }
+
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         stats.requests += 1
         let response = await route(request)

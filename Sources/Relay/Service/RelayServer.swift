@@ -7,18 +7,32 @@ import Logging
 public final class RelayServer: Sendable {
     public let whip: WHIPEndpoint
     public let calls: CallsClient
+    let guests: RelayGuests
     private let server: MicroHTTPServer
     private let logger: Logger
 
     /// The port the HTTP server is bound to (useful when the config says 0).
     public var port: Int { server.port }
 
-    public init(config: RelayConfig, logger: Logger, observer: (any GuestSessionObserver)? = nil) throws {
+    public init(config: RelayConfig, logger: Logger) throws {
         self.logger = logger
         let http = try CurlHTTPClient()
-        calls = CallsClient(baseURL: config.relay.callsBaseURL, appId: config.cloudflare.callsAppId,
-                            token: config.cloudflare.callsAPIToken.reveal(), http: http,
-                            logger: logger.withLabelMetadata("calls"))
+        let calls = CallsClient(baseURL: config.relay.callsBaseURL, appId: config.cloudflare.callsAppId,
+                                token: config.cloudflare.callsAPIToken.reveal(), http: http,
+                                logger: logger.withLabelMetadata("calls"))
+        self.calls = calls
+        // One DTLS certificate per process: its fingerprint goes into every answer to the SFU.
+        let certificate = try DTLSCertificate(commonName: "relayd")
+        // Media goes out to the SFU from every interface (host candidates for each), except when
+        // relayd itself only listens on loopback (demo, tests): then its media stays there too.
+        let loopbackOnly = SocketAddress(ip: config.relay.listenHost, port: 0)?.isLoopback ?? false
+        let bindAddress = loopbackOnly ? SocketAddress(ipv4: 127, 0, 0, 1, port: 0) : SocketAddress(ipv4: 0, 0, 0, 0, port: 0)
+        guests = RelayGuests { guest in
+            GuestRelay.Dependencies(calls: calls, certificate: certificate, rtmpURL: config.rtmpURL(for: guest.guestId),
+                                    video: config.relay.video, audio: config.relay.audio, bindAddress: bindAddress,
+                                    logger: logger)
+        }
+        let observer = guests
         let settings = WHIPEndpoint.Settings(
             guestStatus: { id in
                 switch config.lookupGuest(id) {

@@ -99,21 +99,26 @@ import Testing
         let stack = try Stack()
         let response = try await stack.post(fixture: "chromium-h264.sdp")
         let location = try #require(response.headers["Location"])
-        #expect(await stack.fake.api.openSessionIds().count == 1)
+        let session = try #require(await stack.relay.whip.liveSessions().first?.sessionId)
+        #expect(await stack.fake.api.sessionsHoldingTracks().contains(session))
         let deleted = try await stack.http.send(HTTPClientRequest(method: "DELETE", url: stack.base + location))
         #expect(deleted.status == 200)
         #expect(await stack.liveCount() == 0)
         // Closing every track ends the Calls session (FakeCalls answers 410 for it from now on).
-        #expect(await stack.fake.api.openSessionIds().isEmpty)
+        #expect(await stack.fake.api.sessionsHoldingTracks().isEmpty)
     }
 
     @Test func aGuestJoiningAgainReplacesItsSession() async throws {
         let stack = try Stack()
         _ = try await stack.post(fixture: "chromium-h264.sdp")
+        let first = try #require(await stack.relay.whip.liveSessions().first?.sessionId)
         let second = try await stack.post(fixture: "chromium-h264.sdp")
         #expect(second.status == 201)
         #expect(await stack.liveCount() == 1)
-        #expect(await stack.fake.api.openSessionIds().count == 1)
+        let live = try #require(await stack.relay.whip.liveSessions().first?.sessionId)
+        let holding = await stack.fake.api.sessionsHoldingTracks()
+        #expect(holding.contains(live))
+        #expect(!holding.contains(first))
     }
 
     /// Each bad input from whip.md: a clear answer, no crash, nothing left behind.
@@ -130,7 +135,7 @@ import Testing
         #expect(response.status == status, "\(name): \(response.text)")
         #expect(!response.text.isEmpty)
         #expect(await stack.liveCount() == 0)
-        #expect(await stack.fake.api.openSessionIds().isEmpty)
+        #expect(await stack.fake.api.sessionsHoldingTracks().isEmpty)
     }
 
     @Test func offersWithoutWhatWebRTCNeedsAre422() async throws {
@@ -157,7 +162,7 @@ import Testing
         } catch let error as HTTPClientError {
             #expect(error.kind == .transport)  // the server may close before the client finishes sending
         }
-        #expect(await stack.fake.api.openSessionIds().isEmpty)
+        #expect(await stack.fake.api.sessionsHoldingTracks().isEmpty)
     }
 
     @Test(arguments: [("nobody", 404), ("off", 403), ("..%2F..%2Fetc", 404), ("guest1%00", 404)])
@@ -165,7 +170,7 @@ import Testing
         let stack = try Stack()
         let response = try await stack.post(guest, fixture: "chromium-h264.sdp")
         #expect(response.status == status, "\(response.text)")
-        #expect(await stack.fake.api.openSessionIds().isEmpty)
+        #expect(await stack.fake.api.sessionsHoldingTracks().isEmpty)
     }
 
     @Test func theWHIPBearerTokenIsEnforced() async throws {
@@ -186,6 +191,10 @@ import Testing
         }
         #expect(statuses.allSatisfy { $0 == 201 || $0 == 503 }, "\(Set(statuses))")
         #expect(await stack.liveCount() == 2)
-        #expect(await stack.fake.api.openSessionIds().count == 2)
+        // Only the live guests' sessions hold tracks (each may also have its relay's subscriber).
+        let live = Set(await stack.relay.whip.liveSessions().map(\.sessionId))
+        let holding = Set(await stack.fake.api.sessionsHoldingTracks())
+        #expect(holding.isSuperset(of: live))
+        #expect(holding.count <= 4)
     }
 }
