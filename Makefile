@@ -8,7 +8,7 @@ SWIFT_BUILD_FLAGS ?=
 # handlers of the others into timeouts. Serial, the whole suite takes about 40 s.
 SWIFT_TEST_FLAGS ?= --no-parallel
 
-.PHONY: deps build test demo clean
+.PHONY: deps build test demo bench clean
 
 deps:
 	scripts/install-deps
@@ -22,6 +22,11 @@ test: deps
 
 demo: build
 	$(SWIFT) run --skip-build relayd demo
+
+# Release build: the figures are about optimized code. Not part of `make test`.
+bench: deps
+	$(SWIFT) build -c release --product relayd-bench
+	$(SWIFT) run -c release --skip-build relayd-bench
 
 clean:
 	rm -rf .build
