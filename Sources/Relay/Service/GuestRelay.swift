@@ -19,19 +19,19 @@ final class GuestRelay: @unchecked Sendable {
     }
 
     let guest: PublishedGuest
-    private let dependencies: Dependencies
+    let dependencies: Dependencies
     private var logger: Logger
     /// Guards the handles below: the subscribe task, the driver's events and `stop` touch them.
-    private let lock = NSLock()
-    private var phase: Phase = .subscribing
-    private var subscriberSession: String?
+    let lock = NSLock()
+    var phase: Phase = .subscribing
+    var subscriberSession: String?
     private var subscribedMids: [String] = []
-    private var driver: UDPPeerDriver?
-    private var publisher: RTMPPublisher?
+    var driver: UDPPeerDriver?
+    var publisher: RTMPPublisher?
     private var media: GuestMediaSession?
-    private var lastError: String?
+    var lastError: String?
     /// Times the RTMP publish started (1 + reconnects).
-    private var publishes = 0
+    var publishes = 0
     private var task: Task<Void, Never>?
 
     init(guest: PublishedGuest, dependencies: Dependencies) {
@@ -70,11 +70,17 @@ final class GuestRelay: @unchecked Sendable {
         _ = await task?.value
         driver?.shutdown()
         publisher?.stop()
-        if let session, !mids.isEmpty {
-            do {
-                _ = try await dependencies.calls.closeTracks(session: session, mids: mids, force: true)
-            } catch {
-                logger.warning("Could not close the subscriber tracks of \(guest.guestId): \(error)")
+        if let session {
+            // A subscribe cancelled in flight may still have reached Calls: ask what the session
+            // holds rather than trusting what this side saw.
+            let held = (try? await dependencies.calls.sessionState(session: session))?.tracks.compactMap(\.mid) ?? []
+            let all = Array(Set(mids + held)).sorted()
+            if !all.isEmpty {
+                do {
+                    _ = try await dependencies.calls.closeTracks(session: session, mids: all, force: true)
+                } catch {
+                    logger.warning("Could not close the subscriber tracks of \(guest.guestId): \(error)")
+                }
             }
         }
         lock.withLock { phase = .closed }

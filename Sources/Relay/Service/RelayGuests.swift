@@ -23,5 +23,7 @@ actor RelayGuests: GuestSessionObserver {
     }
 
     func relay(for guestId: String) -> GuestRelay? { relays[guestId] }
+
+    func statuses() -> [GuestRelayStatus] { relays.values.map { $0.status() }.sorted { $0.guestId < $1.guestId } }
     var count: Int { relays.count }
 }

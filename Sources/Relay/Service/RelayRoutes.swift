@@ -3,8 +3,12 @@ import Foundation
 /// relayd's HTTP surface: the WHIP endpoint, then health, then a 404 that says what exists.
 struct RelayRoutes: Sendable {
     let whip: WHIPEndpoint
+    let guests: RelayGuests
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        if request.method == "GET", request.path == WHIPEndpoint.sessionsPath {
+            return await sessions()
+        }
         if let response = await whip.handle(request) { return response }
         switch (request.method, request.path) {
         case ("GET", "/healthz"), ("HEAD", "/healthz"):
@@ -14,5 +18,23 @@ struct RelayRoutes: Sendable {
                 status: 404, contentType: "text/plain; charset=utf-8",
                 text: "no such resource: \(request.method) \(request.path) (relayd serves /api/calls/whip/{guest}, /api/calls/sessions, /healthz)\n")
         }
+    }
+
+    /// Every live guest with its relay's state (the WHIP registry knows who is live; the relay
+    /// knows how far each got).
+    private func sessions() async -> HTTPResponse {
+        let relays = Dictionary(uniqueKeysWithValues: await guests.statuses().map { ($0.guestId, $0) })
+        let formatter = ISO8601DateFormatter()
+        let list = await whip.liveSessions().map { guest in
+            relays[guest.guestId] ?? GuestRelayStatus(
+                guestId: guest.guestId, sessionId: guest.sessionId, subscriberSessionId: nil, tracks: guest.trackNames,
+                since: formatter.string(from: guest.since), state: "publishing", lastError: nil, media: nil, rtmp: nil)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = (try? encoder.encode(["sessions": list])) ?? Data("{\"sessions\":[]}".utf8)
+        var response = HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)
+        response.headers.set("Access-Control-Allow-Origin", "*")
+        return response
     }
 }

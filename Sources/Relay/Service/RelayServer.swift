@@ -44,7 +44,7 @@ public final class RelayServer: Sendable {
             bearerToken: config.relay.whipBearerToken?.reveal())
         whip = WHIPEndpoint(settings: settings, calls: calls, offerPolicy: SDPGuestOfferPolicy(), observer: observer,
                             logger: logger)
-        let routes = RelayRoutes(whip: whip)
+        let routes = RelayRoutes(whip: whip, guests: guests)
         var tls: HTTPServerTLS?
         if let files = config.relay.tls {
             tls = HTTPServerTLS(certificatePEM: try String(contentsOfFile: files.certificateFile, encoding: .utf8),
