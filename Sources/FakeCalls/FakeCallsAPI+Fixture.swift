@@ -18,6 +18,11 @@ extension FakeCallsAPI {
         sessions[session]?.flowing = true
     }
 
+    /// Forgets a fixture session whose files could not be loaded.
+    public func discardFixtureSession(_ session: String) {
+        if sessions[session]?.tracks.isEmpty == true { sessions[session] = nil }
+    }
+
     private func newSessionIdForFixture() -> String {
         var generator = SystemRandomNumberGenerator()
         while true {

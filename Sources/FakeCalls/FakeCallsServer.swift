@@ -56,7 +56,12 @@ public final class FakeCallsServer: Sendable {
             throw FixtureMediaSource.LoadError(description: "FakeCalls has no app to publish the fixture in")
         }
         let session = await api.newFixtureSession(appId: app)
-        let (tracks, codecs) = try media.addFixture(session: session, video: video, audio: audio)
+        let tracks: [FakeLocalTrack]
+        let codecs: [String: SDPCodec]
+        do { (tracks, codecs) = try media.addFixture(session: session, video: video, audio: audio) } catch {
+            await api.discardFixtureSession(session)
+            throw error
+        }
         mediaSide.registerFixturePublisher(session: session, codecs: codecs)
         await api.publishFixtureTracks(session: session, tracks: tracks)
         return session
