@@ -28,6 +28,7 @@ final class MediaSubscriber: @unchecked Sendable {
     private var keyframes = 0
     private var frames = 0
     private var senderReports: [UInt32: Int] = [:]
+    private var lastVideoSequence: UInt16?
 
     struct Snapshot {
         var connected: Bool
@@ -90,6 +91,7 @@ final class MediaSubscriber: @unchecked Sendable {
             let header = packet.header
             if header.ssrc == videoSSRC {
                 videoPackets += 1
+                lastVideoSequence = header.sequenceNumber
                 if header.payloadType != videoPayloadType { wrongPayloadType += 1; return }
                 let sequence = UInt64(bitPattern: extender.extend(header.sequenceNumber))
                 let unit = packet.bytes.withUnsafeBytes { raw in
@@ -133,6 +135,18 @@ final class MediaSubscriber: @unchecked Sendable {
             if predicate(now) { return true }
             guard condition.wait(until: deadline) else { return false }
         }
+    }
+
+    /// The sequence number of the newest video packet received.
+    var newestVideoSequence: UInt16? {
+        condition.lock()
+        defer { condition.unlock() }
+        return lastVideoSequence
+    }
+
+    /// Reports video packets lost (the SFU answers from its cache).
+    func sendNACK(_ lost: [UInt16]) {
+        driver.sendRTCP([.genericNACK(RTCPGenericNACK(senderSSRC: 0x1234, mediaSSRC: videoSSRC, lost: lost))])
     }
 
     /// Asks the SFU for a video keyframe, as a relay does.
