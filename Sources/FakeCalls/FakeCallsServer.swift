@@ -67,6 +67,11 @@ public final class FakeCallsServer: Sendable {
         return session
     }
 
+    /// Dropping the server stops it (the media thread and the flow task would otherwise keep
+    /// each other alive).
+    deinit { stop() }
+
+    /// Stops the HTTP API and the media side. Idempotent.
     public func stop() {
         server.stop()
         media.stop()

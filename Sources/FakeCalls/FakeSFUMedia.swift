@@ -72,6 +72,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
         stop()
     }
 
+    /// The thread holds this object until `stop()` (FakeCallsServer's stop/deinit calls it).
     /// Stops the thread (closing every connection with close_notify) and closes the socket.
     /// Idempotent.
     public func stop() {
