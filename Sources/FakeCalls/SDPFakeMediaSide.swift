@@ -89,6 +89,53 @@ public final class SDPFakeMediaSide: FakeSFUMediaSide, @unchecked Sendable {
         return answer.serialized
     }
 
+    /// The client-offer subscribe shape: each track's m-line is answered with the publisher's
+    /// codec only (in the client's payload-type numbering) and the SSRCs the SFU sends on, so
+    /// forwarding works as for the pull shape.
+    public func answer(toSubscribeOffer text: String, tracks: [PublishedTrackInfo], session: String) async throws -> String {
+        let offer = try SDP.parse(text)
+        var state = sessionState(session)
+        var local = state.local
+        local.setup = .passive
+        var sendTracks: [SDPSendTrack] = []
+        var codecs: [SDPCodec] = []
+        for track in tracks {
+            let codec = negotiated(session: track.publisherSession)?.codecs[track.publisherMid]
+                ?? (track.kind == "audio" ? .opus() : .h264())
+            if !codecs.contains(where: { $0.kind == codec.kind && $0.name == codec.name }) { codecs.append(codec) }
+            let send = state.sendTracks[track.mid] ?? SDPSendTrack(
+                kind: track.kind == "audio" ? .audio : .video, mid: track.mid, ssrc: UInt32.random(in: 1...UInt32.max),
+                rtxSsrc: track.kind == "audio" ? nil : UInt32.random(in: 1...UInt32.max),
+                cname: "fakecalls", streamId: track.publisherSession, trackId: track.trackName)
+            state.sendTracks[track.mid] = send
+            state.subscriptions[track.mid] = track
+            sendTracks.append(send)
+        }
+        // Earlier subscriptions of this session keep being sent.
+        let earlier = state.sendTracks.filter { mid, _ in !tracks.contains { $0.mid == mid } }.map(\.value)
+        local.codecs = codecs.isEmpty ? Self.forwardableCodecs : codecs
+        for mid in earlier.map(\.mid) {
+            if let codec = state.codecs[mid], !local.codecs.contains(where: { $0.kind == codec.kind && $0.name == codec.name }) {
+                local.codecs.append(codec)
+            }
+        }
+        let answer = SDP.makeAnswer(toOffer: offer, local: local,
+                                    options: SDPAnswerOptions(singleCodec: true, outgoingTracks: sendTracks + earlier))
+        for media in answer.mediaSections where !media.isRejected {
+            guard let mid = media.mid, let codec = media.negotiatedCodecs.codecs.first else { continue }
+            // The subscriber's numbering: what this session sends with on that mid.
+            state.codecs[mid] = SDPCodec(
+                kind: media.kind, payloadType: codec.payloadType, name: codec.name, clockRate: codec.clockRate,
+                channels: codec.channels, fmtp: codec.fmtp,
+                rtxPayloadType: media.negotiatedCodecs.rtxPayloadType(forMedia: codec.payloadType))
+        }
+        state.remote = offer
+        state.localDescription = answer
+        store(state, session)
+        notifyNegotiated(session: session, state: state, localSDP: answer, remoteSDP: offer)
+        return answer.serialized
+    }
+
     public func offer(forTracks tracks: [PublishedTrackInfo], session: String) async throws -> String {
         var state = sessionState(session)
         var sendTracks: [SDPSendTrack] = []

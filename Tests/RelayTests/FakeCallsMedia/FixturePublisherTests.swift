@@ -50,6 +50,20 @@ import Testing
         #expect(!state.tracks.isEmpty && state.tracks.allSatisfy { $0.status == "active" }, "\(state)")
     }
 
+    /// The compatibility shape (the relay offers, the SFU answers) forwards the same way: the
+    /// answer names the SFU's SSRCs and keeps the relay's payload types.
+    @Test func aClientOfferSubscriberReceivesMediaToo() async throws {
+        let stack = try await Stack()
+        defer { stack.fake.stop() }
+        let subscriber = try await MediaSubscriber.subscribe(client: stack.client, publisher: stack.publisher,
+                                                             clientOffer: true)
+        defer { subscriber.driver.shutdown() }
+        #expect(subscriber.wait(timeout: .seconds(10)) {
+            $0.connected && $0.keyframes >= 1 && $0.frames >= 10 && $0.audioPackets >= 20
+        }, "\(subscriber.snapshot) \(stack.fake.media.statistics)")
+        #expect(subscriber.snapshot.wrongPayloadType == 0)
+    }
+
     @Test func twoSubscribersBothGetMediaAndAPLIReachesThePublisher() async throws {
         let stack = try await Stack()
         defer { stack.fake.stop() }

@@ -41,29 +41,47 @@ final class MediaSubscriber: @unchecked Sendable {
         var senderReports: [UInt32: Int]
     }
 
-    static func subscribe(client: CallsClient, publisher: String, flowing: Bool = false) async throws -> MediaSubscriber {
+    /// - Parameters:
+    ///   - flowing: retry until the publisher's tracks flow (`subscribeWhenFlowing`).
+    ///   - clientOffer: use the compatibility shape (the relay offers recvonly m-lines "0"/"1",
+    ///     the SFU answers) instead of the documented pull (the SFU offers, the relay answers).
+    static func subscribe(client: CallsClient, publisher: String, flowing: Bool = false,
+                          clientOffer: Bool = false) async throws -> MediaSubscriber {
         let session = try await client.newSession()
-        let tracks = [TrackObject(location: .remote, sessionId: publisher, trackName: "video"),
-                      TrackObject(location: .remote, sessionId: publisher, trackName: "audio")]
-        let response = flowing
-            ? try await client.subscribeWhenFlowing(session: session, tracks: tracks)
-            : try await client.subscribe(session: session, tracks: tracks, offer: nil)
-        guard let text = response.sessionDescription?.sdp else { throw Failure("the SFU sent no offer") }
-        let offer = try SDP.parse(text)
         let driver = try UDPPeerDriver(bindTo: SocketAddress("127.0.0.1:0")!)
         let local = LocalTransportParameters(certificate: try DTLSCertificate(), candidates: driver.hostCandidates)
-        let answer = SessionSetup.relayAnswer(toSFUOffer: offer, local: local)
-        let (configuration, remote) = try SessionSetup.configuration(side: .relay, local: local, localSDP: answer,
-                                                                     remoteSDP: offer)
-        let video = try remote.media.first { $0.kind == .video }.orThrow("no video m-line in the SFU's offer")
-        let audio = try remote.media.first { $0.kind == .audio }.orThrow("no audio m-line in the SFU's offer")
+        var tracks = [TrackObject(location: .remote, sessionId: publisher, trackName: "video"),
+                      TrackObject(location: .remote, sessionId: publisher, trackName: "audio")]
+        let localSDP: SDP
+        let remoteSDP: SDP
+        if clientOffer {
+            tracks[0].mid = "0"
+            tracks[1].mid = "1"
+            let offer = SessionSetup.relayRecvOnlyOffer(
+                tracks: [SDPTrackSlot(kind: .video, mid: "0"), SDPTrackSlot(kind: .audio, mid: "1")], local: local)
+            let response = try await client.subscribe(session: session, tracks: tracks, offer: offer.serialized)
+            guard let text = response.sessionDescription?.sdp else { throw Failure("the SFU sent no answer") }
+            localSDP = offer
+            remoteSDP = try SDP.parse(text)
+        } else {
+            let response = flowing
+                ? try await client.subscribeWhenFlowing(session: session, tracks: tracks)
+                : try await client.subscribe(session: session, tracks: tracks, offer: nil)
+            guard let text = response.sessionDescription?.sdp else { throw Failure("the SFU sent no offer") }
+            remoteSDP = try SDP.parse(text)
+            localSDP = SessionSetup.relayAnswer(toSFUOffer: remoteSDP, local: local)
+        }
+        let (configuration, remote) = try SessionSetup.configuration(side: .relay, local: local, localSDP: localSDP,
+                                                                     remoteSDP: remoteSDP)
+        let video = try remote.media.first { $0.kind == .video }.orThrow("no video m-line in the SFU's SDP")
+        let audio = try remote.media.first { $0.kind == .audio }.orThrow("no audio m-line in the SFU's SDP")
         let subscriber = MediaSubscriber(
             driver: driver, session: session,
             videoSSRC: try video.remoteSSRCs.first.orThrow("no video a=ssrc"),
             audioSSRC: try audio.remoteSSRCs.first.orThrow("no audio a=ssrc"),
             videoPayloadType: UInt8(try video.codecs.codecs.first.orThrow("no video codec").payloadType),
             audioPayloadType: UInt8(try audio.codecs.codecs.first.orThrow("no audio codec").payloadType))
-        try await client.renegotiate(session: session, answer: answer.serialized)
+        if !clientOffer { try await client.renegotiate(session: session, answer: localSDP.serialized) }
         try driver.start(configuration: configuration) { [subscriber] in subscriber.handle($0) }
         return subscriber
     }
