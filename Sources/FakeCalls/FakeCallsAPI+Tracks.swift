@@ -167,7 +167,7 @@ extension FakeCallsAPI {
             }
         }
         let answer: String
-        do { answer = try await mediaSide.answer(toOffer: offer, session: id) } catch {
+        do { answer = try await mediaSide.answer(toSubscribeOffer: offer, tracks: added.map(Self.info), session: id) } catch {
             return Self.error(400, "invalid_session_description", "\(error)")
         }
         sessions[id]?.tracks += added

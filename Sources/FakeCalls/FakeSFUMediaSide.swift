@@ -53,4 +53,14 @@ public protocol FakeSFUMediaSide: Sendable {
     func accept(answer sdp: String, session: String) async throws
     /// The session ended (all tracks closed): free its transport.
     func sessionClosed(_ session: String) async
+    /// The client-offer subscribe shape: the answer to the client's recvonly offer, sending
+    /// `tracks` (the ones this request added; `mid` is the client's m-line) on their mids.
+    func answer(toSubscribeOffer sdp: String, tracks: [PublishedTrackInfo], session: String) async throws -> String
+}
+
+extension FakeSFUMediaSide {
+    /// Media sides without forwarding answer it like any offer.
+    public func answer(toSubscribeOffer sdp: String, tracks: [PublishedTrackInfo], session: String) async throws -> String {
+        try await answer(toOffer: sdp, session: session)
+    }
 }

@@ -1,0 +1,210 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Relay
+
+/// FakeCalls' SFU media side: ONE UDP socket for every Calls session, served by one dedicated
+/// thread running a poll() loop (deadlines, never sleeps).
+///
+/// Datagrams are demultiplexed first by ICE username (the USERNAME of a STUN request names the
+/// SFU's local ufrag, so the session), then by source address (learned from that check and from
+/// the pair ICE selects). Each session gets one `PeerConnection(.sfu)` (ICE-lite, DTLS, SRTP)
+/// when its offer/answer completes (`negotiated(_:)`, called by `SDPFakeMediaSide`), freed by
+/// `sessionClosed(_:)`.
+///
+/// Forward mode: RTP from a publisher goes to every subscriber of that track with the
+/// subscriber's payload types and SSRCs from the SFU's offer (sequence numbers and timestamps
+/// kept); PLI/FIR from a subscriber go to the publisher, NACKs are answered from a one-second
+/// cache or forwarded. Fixture mode: `addFixturePublisher` plays files as a published session.
+///
+/// `@unchecked Sendable`: `lock` guards `commands`, `stopRequested`, `snapshot`, `flowing` and
+/// `thread`; the engine (connections, routes) lives on the driver thread only; the pipe
+/// descriptors are immutable and closed after the thread was joined.
+public final class FakeSFUMedia: @unchecked Sendable {
+    /// The bound address (the candidate every session's SDP announces).
+    public let localAddress: SocketAddress
+
+    private enum Command {
+        case negotiated(SFUNegotiation)
+        case closed(String)
+        case fixture(session: String, sources: [FixtureMediaSource])
+    }
+
+    private let lock = NSLock()
+    private var commands: [Command] = []
+    private var stopRequested = false
+    private var snapshot = FakeSFUMediaStatistics()
+    private var flowing = Set<String>()
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    /// Used by the driver thread only (closed by it on the way out).
+    private let socket: UDPSocket
+
+    /// Binds the media socket (port 0 picks one) and starts the driver thread.
+    /// - Parameter onPublisherFlowing: called once per publisher session, on the driver thread,
+    ///   when its first RTP arrives (FakeCallsServer marks the session flowing with it).
+    public init(bindTo address: SocketAddress,
+                onPublisherFlowing: @escaping @Sendable (String) -> Void = { _ in }) throws {
+        let socket = try UDPSocket(bindTo: address)
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else {
+            throw FixtureMediaSource.LoadError(description: "cannot create the SFU media thread's wakeup pipe (errno \(errno))")
+        }
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        localAddress = socket.localAddress
+        self.socket = socket
+        let thread = Thread { [self] in
+            self.run(SFUMediaEngine(socket: self.socket, now: .now, onPublisherFlowing: onPublisherFlowing))
+        }
+        thread.name = "fakecalls-sfu-media"
+        self.thread = thread
+        thread.start()
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// The thread holds this object until `stop()` (FakeCallsServer's stop/deinit calls it).
+    /// Stops the thread (closing every connection with close_notify) and closes the socket.
+    /// Idempotent.
+    public func stop() {
+        let running = lock.withLock {
+            defer { stopRequested = true }
+            return thread != nil && !stopRequested
+        }
+        guard running else { return }
+        wake()
+        finished.wait()
+        lock.withLock { thread = nil }
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// A session's offer/answer completed: create (or update) its connection and routes.
+    public func negotiated(_ negotiation: SFUNegotiation) { enqueue(.negotiated(negotiation)) }
+
+    /// The session ended: close and free its connection, stop its fixture.
+    public func sessionClosed(_ session: String) { enqueue(.closed(session)) }
+
+    /// Starts playing files as the published tracks of `session` (mid "0" video, "1" audio when
+    /// both are given). Returns the tracks to list in the Calls API and the SFU codecs per mid.
+    func addFixture(session: String, video: String?, audio: String?) throws
+        -> (tracks: [FakeLocalTrack], codecs: [String: SDPCodec])
+    {
+        var sources: [FixtureMediaSource] = []
+        let start = ContinuousClock.now + .milliseconds(20)
+        if let video {
+            sources.append(try FixtureMediaSource(path: video, mid: String(sources.count),
+                                                  ssrc: UInt32.random(in: 1...UInt32.max), start: start))
+        }
+        if let audio {
+            let source = try FixtureMediaSource(path: audio, mid: String(sources.count),
+                                                ssrc: UInt32.random(in: 1...UInt32.max), start: start)
+            guard source.kind == "audio" else {
+                throw FixtureMediaSource.LoadError(description: "\(audio) is not an Ogg Opus file")
+            }
+            sources.append(source)
+        }
+        if let first = sources.first, video != nil, first.kind != "video" {
+            throw FixtureMediaSource.LoadError(description: "\(video ?? "") is not H.264 Annex-B or VP8 IVF")
+        }
+        enqueue(.fixture(session: session, sources: sources))
+        return (sources.map { FakeLocalTrack(trackName: $0.kind, mid: $0.mid, kind: $0.kind) },
+                Dictionary(uniqueKeysWithValues: sources.map { ($0.mid, $0.sdpCodec) }))
+    }
+
+    /// Counters as of the driver thread's last loop turn.
+    public var statistics: FakeSFUMediaStatistics { lock.withLock { snapshot } }
+
+    /// True while media of the published track (publisher session, its mid) arrived in the last
+    /// two seconds.
+    public func isFlowing(session: String, mid: String) -> Bool { lock.withLock { flowing.contains("\(session)/\(mid)") } }
+
+    private func enqueue(_ command: Command) {
+        lock.withLock { commands.append(command) }
+        wake()
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    // MARK: The driver thread
+
+    private func run(_ engine: SFUMediaEngine) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)
+        defer {
+            buffer.deallocate()
+            engine.closeAll()
+            engine.socket.close()
+            finished.signal()
+        }
+        var pending: [Command] = []
+        var fds = [pollfd(fd: engine.socket.fd, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+        var lastFlowingUpdate = ContinuousClock.now
+        while true {
+            let stopping = lock.withLock {
+                swap(&pending, &commands)
+                return stopRequested
+            }
+            if stopping { return }
+            for command in pending {
+                switch command {
+                case .negotiated(let negotiation): engine.negotiated(negotiation, now: .now)
+                case .closed(let session): engine.closed(session)
+                case .fixture(let session, let sources): engine.addFixture(session: session, sources: sources)
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
+
+            let now = ContinuousClock.now
+            let timeout = Self.pollMilliseconds(until: engine.nextDeadline(), now: now)
+            fds[0].revents = 0
+            fds[1].revents = 0
+            if poll(&fds, 2, timeout) > 0 {
+                if fds[1].revents != 0 {
+                    var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+                    while withUnsafeMutableBytes(of: &bytes, { read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
+                }
+                if fds[0].revents != 0 {
+                    // A bounded batch, so timers and fixtures get their turn under a flood.
+                    for _ in 0..<256 {
+                        guard let (count, from) = engine.socket.receive(into: buffer) else { break }
+                        engine.handle(datagram: UnsafeRawBufferPointer(rebasing: buffer[0..<count]), from: from, now: .now)
+                    }
+                }
+            }
+            let after = ContinuousClock.now
+            engine.handleTimers(now: after)
+            let statistics = engine.statistics
+            // The flowing set walks every track: refresh it a few times a second, not per turn.
+            let refreshFlowing = after - lastFlowingUpdate > .milliseconds(200)
+            let tracks = refreshFlowing ? engine.flowingTracks(now: after) : nil
+            if refreshFlowing { lastFlowingUpdate = after }
+            lock.withLock {
+                snapshot = statistics
+                if let tracks { flowing = tracks }
+            }
+        }
+    }
+
+    /// poll()'s timeout: -1 for none, rounded up to whole milliseconds, capped at 200 ms (so the
+    /// flowing snapshot stays fresh).
+    static func pollMilliseconds(until deadline: ContinuousClock.Instant?, now: ContinuousClock.Instant) -> Int32 {
+        guard let deadline else { return 200 }
+        guard deadline > now else { return 0 }
+        let (seconds, attoseconds) = (deadline - now).components
+        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(min(milliseconds, 200))
+    }
+}

@@ -1,0 +1,467 @@
+import Foundation
+import Relay
+
+/// Counters of the SFU media side (a snapshot taken by the driver thread every loop turn).
+public struct FakeSFUMediaStatistics: Sendable, Equatable {
+    /// One per Calls session whose negotiation finished and that is not closed.
+    public var livePeerConnections = 0
+    public var connectedPeerConnections = 0
+    public var datagramsReceived = 0
+    /// Datagrams from an unknown address that were not a STUN request naming a known ufrag.
+    public var unroutedDatagrams = 0
+    /// Decrypted RTP from publishers (browsers).
+    public var publisherRTPReceived = 0
+    /// RTP packets fixture publishers produced.
+    public var fixtureRTPProduced = 0
+    /// RTP packets sent to subscribers (one per packet per subscriber).
+    public var rtpForwarded = 0
+    /// PLI and FIR received from subscribers.
+    public var keyframeRequestsFromSubscribers = 0
+    /// PLI sent on to browser publishers.
+    public var keyframeRequestsToPublishers = 0
+    /// Fixture video that jumped to a keyframe after a PLI/FIR.
+    public var fixtureKeyframeRestarts = 0
+    public var nacksFromSubscribers = 0
+    /// Lost packets re-sent from the retransmission cache.
+    public var retransmissionsFromCache = 0
+    /// NACKs sent on to the publisher for packets no longer cached.
+    public var nacksForwardedToPublishers = 0
+    /// Sender Reports sent to subscribers (fixture ones, and forwarded publisher ones).
+    public var senderReportsSent = 0
+    /// Media the SFU could not send (peer not connected, protect failed).
+    public var sendFailures = 0
+
+    public init() {}
+}
+
+/// The SFU's media state, owned by its driver thread (never touched elsewhere): one
+/// `PeerConnection(.sfu)` per Calls session over the one shared socket, the routes from each
+/// published track to its subscribers, the retransmission caches and the fixture players.
+///
+/// Per packet: one dictionary lookup by source address, one by SSRC, one by track; one copy of
+/// the packet per subscriber (the header is rewritten in that copy) plus the copy
+/// `PeerConnection.sendRTP` makes to protect it. Fixture packets are built with
+/// `RTPPacketBuilder` (one array each). Nothing else allocates on the media path.
+final class SFUMediaEngine {
+    struct TrackKey: Hashable {
+        var session: String
+        var mid: String
+    }
+
+    final class Peer {
+        let session: String
+        var connection: PeerConnection
+        var remote: RemoteSessionDescription
+        var published: [SFUNegotiation.PublishedMid] = []
+        var subscribed: [SFUNegotiation.SubscribedMid] = []
+        /// Publisher SSRC → its mid and whether it is the RTX stream (from the SDP, or learned
+        /// from the payload type of the first packet).
+        var inbound: [UInt32: (mid: String, isRTX: Bool)] = [:]
+        var subscribedBySSRC: [UInt32: SFUNegotiation.SubscribedMid] = [:]
+        var reportedFlowing = false
+
+        init(session: String, connection: PeerConnection, remote: RemoteSessionDescription) {
+            self.session = session
+            self.connection = connection
+            self.remote = remote
+        }
+
+        func apply(_ negotiation: SFUNegotiation) {
+            remote = negotiation.remote
+            published = negotiation.published
+            subscribed = negotiation.subscribed
+            inbound = [:]
+            for mid in published {
+                for ssrc in mid.ssrcs { inbound[ssrc] = (mid.mid, false) }
+                for rtx in mid.rtxSSRCByMediaSSRC.values { inbound[rtx] = (mid.mid, true) }
+            }
+            subscribedBySSRC = [:]
+            for mid in subscribed { subscribedBySSRC[mid.ssrc] = mid }
+        }
+    }
+
+    struct Route {
+        let peer: Peer
+        let mid: SFUNegotiation.SubscribedMid
+    }
+
+    /// One published track: where its packets go and the last second of them for NACKs.
+    final class Track {
+        var routes: [Route] = []
+        var cache = RetransmissionCache()
+        var lastMediaAt: ContinuousClock.Instant?
+        /// The publisher's media SSRC (target of forwarded PLI/NACK).
+        var mediaSSRC: UInt32?
+    }
+
+    let socket: UDPSocket
+    private(set) var statistics = FakeSFUMediaStatistics()
+    private var peers: [String: Peer] = [:]
+    private var byUfrag: [String: Peer] = [:]
+    private var byAddress: [SocketAddress: Peer] = [:]
+    private var tracks: [TrackKey: Track] = [:]
+    private var fixtures: [String: [FixtureMediaSource]] = [:]
+    private var nextSenderReport: ContinuousClock.Instant
+    private let clockStart: ContinuousClock.Instant
+    /// NTP time (seconds since 1900) at `clockStart`: SRs of every track share this mapping.
+    private let ntpStart: Double
+    private let onPublisherFlowing: @Sendable (String) -> Void
+    private var fixtureScratch: [[UInt8]] = []
+    /// The SFU's own SSRC as a feedback sender.
+    private let feedbackSSRC: UInt32 = 0x5346_5500
+
+    init(socket: UDPSocket, now: ContinuousClock.Instant, onPublisherFlowing: @escaping @Sendable (String) -> Void) {
+        self.socket = socket
+        self.onPublisherFlowing = onPublisherFlowing
+        clockStart = now
+        ntpStart = Date().timeIntervalSince1970 + 2_208_988_800
+        nextSenderReport = now + .seconds(1)
+        fixtureScratch.reserveCapacity(64)
+    }
+
+    // MARK: Commands
+
+    func negotiated(_ negotiation: SFUNegotiation, now: ContinuousClock.Instant) {
+        if let existing = peers[negotiation.session], existing.connection.state != .closed,
+           negotiation.remote.keepsTransport(of: existing.remote) {
+            existing.apply(negotiation)
+        } else {
+            removePeer(negotiation.session)
+            guard let connection = try? PeerConnection(configuration: negotiation.configuration) else { return }
+            let peer = Peer(session: negotiation.session, connection: connection, remote: negotiation.remote)
+            peer.apply(negotiation)
+            peers[negotiation.session] = peer
+            byUfrag[negotiation.configuration.ice.localCredentials.ufrag] = peer
+            connection.start(now: now)
+            drain(peer, now: now)
+        }
+        for mid in negotiation.published where tracks[TrackKey(session: negotiation.session, mid: mid.mid)] == nil {
+            tracks[TrackKey(session: negotiation.session, mid: mid.mid)] = Track()
+        }
+        rebuildRoutes()
+    }
+
+    func addFixture(session: String, sources: [FixtureMediaSource]) {
+        fixtures[session] = sources
+        for source in sources { tracks[TrackKey(session: session, mid: source.mid)] = Track() }
+        rebuildRoutes()
+    }
+
+    func closed(_ session: String) {
+        removePeer(session)
+        fixtures[session] = nil
+        for key in tracks.keys where key.session == session { tracks[key] = nil }
+        rebuildRoutes()
+    }
+
+    func closeAll() {
+        for session in Array(peers.keys) { removePeer(session) }
+    }
+
+    private func removePeer(_ session: String) {
+        guard let peer = peers.removeValue(forKey: session) else { return }
+        peer.connection.close()
+        while let transmit = peer.connection.pollTransmit() { socket.send(transmit.bytes, to: transmit.destination) }
+        byUfrag = byUfrag.filter { $0.value !== peer }
+        byAddress = byAddress.filter { $0.value !== peer }
+    }
+
+    private func rebuildRoutes() {
+        for track in tracks.values { track.routes.removeAll(keepingCapacity: true) }
+        for peer in peers.values {
+            for mid in peer.subscribed {
+                let key = TrackKey(session: mid.publisherSession, mid: mid.publisherMid)
+                let track = tracks[key] ?? Track()
+                tracks[key] = track
+                track.routes.append(Route(peer: peer, mid: mid))
+            }
+        }
+        statistics.livePeerConnections = peers.count
+    }
+
+    // MARK: The loop's inputs
+
+    /// The earliest deadline of any connection, fixture frame or Sender Report.
+    func nextDeadline() -> ContinuousClock.Instant? {
+        var earliest: ContinuousClock.Instant?
+        func consider(_ instant: ContinuousClock.Instant?) {
+            guard let instant else { return }
+            earliest = earliest.map { min($0, instant) } ?? instant
+        }
+        for peer in peers.values { consider(peer.connection.pollTimeout()) }
+        for sources in fixtures.values { for source in sources { consider(source.nextDeadline) } }
+        if !fixtures.isEmpty { consider(nextSenderReport) }
+        return earliest
+    }
+
+    func handle(datagram: UnsafeRawBufferPointer, from remote: SocketAddress, now: ContinuousClock.Instant) {
+        statistics.datagramsReceived += 1
+        var target = byAddress[remote]
+        if target == nil, let first = datagram.first, first < 2,
+           let ufrag = ICEAgent.targetUfrag(ofRequest: Array(datagram)), let peer = byUfrag[ufrag] {
+            // The first check from this address names the session: from now on the address does.
+            byAddress[remote] = peer
+            target = peer
+        }
+        guard let peer = target else {
+            statistics.unroutedDatagrams += 1
+            return
+        }
+        peer.connection.handle(datagram: datagram, from: remote, to: socket.localAddress, now: now)
+        drain(peer, now: now)
+    }
+
+    func handleTimers(now: ContinuousClock.Instant) {
+        for peer in peers.values {
+            if let deadline = peer.connection.pollTimeout(), deadline <= now {
+                peer.connection.handleTimeout(now: now)
+                drain(peer, now: now)
+            }
+        }
+        playFixtures(now: now)
+        var connected = 0
+        for peer in peers.values where peer.connection.state == .connected { connected += 1 }
+        statistics.connectedPeerConnections = connected
+    }
+
+    /// "session/mid" of every published track whose media arrived in the last two seconds.
+    func flowingTracks(now: ContinuousClock.Instant) -> Set<String> {
+        var out = Set<String>()
+        for (key, track) in tracks {
+            if let last = track.lastMediaAt, now - last < .seconds(2) { out.insert("\(key.session)/\(key.mid)") }
+        }
+        return out
+    }
+
+    // MARK: Connections
+
+    private func drain(_ peer: Peer, now: ContinuousClock.Instant) {
+        flushTransmits(peer)
+        while let event = peer.connection.pollEvent() {
+            switch event {
+            case .iceConnected(_, let remote):
+                byAddress[remote] = peer
+            case .rtp(let received):
+                receivePublisherRTP(received, from: peer, now: now)
+            case .rtcp(let packets):
+                receiveRTCP(packets, from: peer, now: now)
+            case .dtlsConnected, .connected, .disconnected:
+                break
+            }
+            flushTransmits(peer)
+        }
+    }
+
+    private func flushTransmits(_ peer: Peer) {
+        while let transmit = peer.connection.pollTransmit() {
+            socket.send(transmit.bytes, to: transmit.destination)
+        }
+    }
+
+    // MARK: Forwarding
+
+    private func receivePublisherRTP(_ received: ReceivedRTP, from peer: Peer, now: ContinuousClock.Instant) {
+        let header = received.header
+        var origin = peer.inbound[header.ssrc]
+        if origin == nil {
+            // No a=ssrc for it (Firefox, or a new SSRC): the payload type says which mid.
+            if let mid = peer.published.first(where: { $0.payloadType == header.payloadType }) {
+                origin = (mid.mid, false)
+            } else if let mid = peer.published.first(where: { $0.rtxPayloadType == header.payloadType }) {
+                origin = (mid.mid, true)
+            }
+            if let origin { peer.inbound[header.ssrc] = origin }
+        }
+        guard let origin, let track = tracks[TrackKey(session: peer.session, mid: origin.mid)] else { return }
+        statistics.publisherRTPReceived += 1
+        if !peer.reportedFlowing {
+            peer.reportedFlowing = true
+            onPublisherFlowing(peer.session)
+        }
+        forward(received.bytes, sequenceNumber: header.sequenceNumber, ssrc: header.ssrc, isRTX: origin.isRTX,
+                track: track, now: now)
+    }
+
+    private func forward(_ packet: [UInt8], sequenceNumber: UInt16, ssrc: UInt32, isRTX: Bool, track: Track,
+                         now: ContinuousClock.Instant) {
+        track.lastMediaAt = now
+        if !isRTX {
+            track.mediaSSRC = ssrc
+            track.cache.store(packet, sequenceNumber: sequenceNumber, now: now)
+        }
+        for route in track.routes {
+            send(packet, isRTX: isRTX, to: route)
+        }
+    }
+
+    /// Sends one publisher packet to one subscriber with the subscriber's payload type and SSRC
+    /// (sequence numbers and timestamps stay the publisher's, so NACKs name the same packets).
+    private func send(_ packet: [UInt8], isRTX: Bool, to route: Route) {
+        guard route.peer.connection.state == .connected else { return }
+        let payloadType = isRTX ? route.mid.rtxPayloadType : route.mid.payloadType
+        let ssrc = isRTX ? route.mid.rtxSSRC : route.mid.ssrc
+        guard let payloadType, let ssrc else { return }
+        var copy = packet
+        RTPPacketView.rewriteHeader(of: &copy, payloadType: payloadType, ssrc: ssrc)
+        do {
+            try route.peer.connection.sendRTP(copy)
+            statistics.rtpForwarded += 1
+        } catch {
+            statistics.sendFailures += 1
+        }
+        flushTransmits(route.peer)
+    }
+
+    private func sendRTCP(_ packets: [RTCPPacket], to peer: Peer) {
+        guard peer.connection.state == .connected else { return }
+        do { try peer.connection.sendRTCP(packets) } catch { statistics.sendFailures += 1 }
+        flushTransmits(peer)
+    }
+
+    // MARK: Feedback
+
+    private func receiveRTCP(_ packets: [RTCPPacket], from peer: Peer, now: ContinuousClock.Instant) {
+        for packet in packets {
+            switch packet {
+            case .pictureLossIndication(let pli):
+                keyframeRequested(subscriberSSRC: pli.mediaSSRC, by: peer)
+            case .fullIntraRequest(let fir):
+                for entry in fir.entries { keyframeRequested(subscriberSSRC: entry.ssrc, by: peer) }
+            case .genericNACK(let nack):
+                nackReceived(nack, from: peer, now: now)
+            case .senderReport(let report):
+                forwardSenderReport(report, from: peer)
+            default:
+                break
+            }
+        }
+    }
+
+    private func subscribedTrack(ssrc: UInt32, of peer: Peer) -> (SFUNegotiation.SubscribedMid, Track)? {
+        guard let mid = peer.subscribedBySSRC[ssrc],
+              let track = tracks[TrackKey(session: mid.publisherSession, mid: mid.publisherMid)] else { return nil }
+        return (mid, track)
+    }
+
+    private func keyframeRequested(subscriberSSRC: UInt32, by peer: Peer) {
+        guard let (mid, track) = subscribedTrack(ssrc: subscriberSSRC, of: peer) else { return }
+        statistics.keyframeRequestsFromSubscribers += 1
+        if var sources = fixtures[mid.publisherSession] {
+            for index in sources.indices where sources[index].mid == mid.publisherMid {
+                let before = sources[index].keyframeRestarts
+                sources[index].restartFromKeyframe()
+                if sources[index].keyframeRestarts > before { statistics.fixtureKeyframeRestarts += 1 }
+            }
+            fixtures[mid.publisherSession] = sources
+        } else if let publisher = peers[mid.publisherSession], let mediaSSRC = track.mediaSSRC {
+            sendRTCP([.pictureLossIndication(RTCPPictureLossIndication(senderSSRC: feedbackSSRC, mediaSSRC: mediaSSRC))],
+                     to: publisher)
+            statistics.keyframeRequestsToPublishers += 1
+        }
+    }
+
+    private func nackReceived(_ nack: RTCPGenericNACK, from peer: Peer, now: ContinuousClock.Instant) {
+        guard let (mid, track) = subscribedTrack(ssrc: nack.mediaSSRC, of: peer) else { return }
+        statistics.nacksFromSubscribers += 1
+        var missing: [UInt16] = []
+        let route = Route(peer: peer, mid: mid)
+        for sequenceNumber in nack.lostSequenceNumbers {
+            if let packet = track.cache.packet(sequenceNumber: sequenceNumber, now: now) {
+                send(packet, isRTX: false, to: route)
+                statistics.retransmissionsFromCache += 1
+            } else {
+                missing.append(sequenceNumber)
+            }
+        }
+        if !missing.isEmpty, let publisher = peers[mid.publisherSession], let mediaSSRC = track.mediaSSRC {
+            sendRTCP([.genericNACK(RTCPGenericNACK(senderSSRC: feedbackSSRC, mediaSSRC: mediaSSRC, lost: missing))],
+                     to: publisher)
+            statistics.nacksForwardedToPublishers += 1
+        }
+    }
+
+    /// A browser publisher's SR, passed on to each subscriber of that stream under its SSRC.
+    private func forwardSenderReport(_ report: RTCPSenderReport, from peer: Peer) {
+        guard let origin = peer.inbound[report.ssrc], !origin.isRTX,
+              let track = tracks[TrackKey(session: peer.session, mid: origin.mid)] else { return }
+        for route in track.routes {
+            var copy = report
+            copy.ssrc = route.mid.ssrc
+            copy.reports = []
+            sendRTCP([.senderReport(copy)], to: route.peer)
+            statistics.senderReportsSent += 1
+        }
+    }
+
+    // MARK: Fixtures
+
+    private func playFixtures(now: ContinuousClock.Instant) {
+        guard !fixtures.isEmpty else { return }
+        for session in Array(fixtures.keys) {
+            guard var sources = fixtures[session] else { continue }
+            for index in sources.indices {
+                sources[index].packets(dueBy: now, into: &fixtureScratch)
+                guard !fixtureScratch.isEmpty else { continue }
+                let track = tracks[TrackKey(session: session, mid: sources[index].mid)]
+                for packet in fixtureScratch {
+                    statistics.fixtureRTPProduced += 1
+                    guard let track, packet.count >= RTPPacketView.fixedHeaderLength else { continue }
+                    let sequenceNumber = UInt16(packet[2]) << 8 | UInt16(packet[3])
+                    forward(packet, sequenceNumber: sequenceNumber, ssrc: sources[index].ssrc, isRTX: false,
+                            track: track, now: now)
+                }
+                fixtureScratch.removeAll(keepingCapacity: true)
+            }
+            fixtures[session] = sources
+        }
+        if now >= nextSenderReport {
+            nextSenderReport = now + .seconds(1)
+            sendFixtureSenderReports(now: now)
+        }
+    }
+
+    /// One SR per fixture track per subscriber; every track maps `now` to the same NTP time, so
+    /// a receiver can line audio and video up.
+    private func sendFixtureSenderReports(now: ContinuousClock.Instant) {
+        let (seconds, attoseconds) = (now - clockStart).components
+        let ntpSeconds = ntpStart + Double(seconds) + Double(attoseconds) * 1e-18
+        let whole = floor(ntpSeconds)
+        let ntp = UInt64(whole) << 32 | UInt64((ntpSeconds - whole) * 4_294_967_296.0)
+        for (session, sources) in fixtures {
+            for source in sources {
+                guard let track = tracks[TrackKey(session: session, mid: source.mid)] else { continue }
+                for route in track.routes {
+                    let report = RTCPSenderReport(ssrc: route.mid.ssrc, ntpTimestamp: ntp,
+                                                  rtpTimestamp: source.rtpTimestamp(at: now),
+                                                  packetCount: source.packetCount, octetCount: source.octetCount)
+                    sendRTCP([.senderReport(report)], to: route.peer)
+                    statistics.senderReportsSent += 1
+                }
+            }
+        }
+    }
+}
+
+/// The last second (at most 1024 packets) of one track, by sequence number, for NACKs.
+/// Stores the received arrays themselves (no copy).
+struct RetransmissionCache {
+    private struct Entry {
+        var sequenceNumber: UInt16
+        var storedAt: ContinuousClock.Instant
+        var packet: [UInt8]
+    }
+
+    static let capacity = 1024
+    static let maximumAge: Duration = .seconds(1)
+    private var entries: [Entry?] = Array(repeating: nil, count: capacity)
+
+    mutating func store(_ packet: [UInt8], sequenceNumber: UInt16, now: ContinuousClock.Instant) {
+        entries[Int(sequenceNumber) % Self.capacity] = Entry(sequenceNumber: sequenceNumber, storedAt: now, packet: packet)
+    }
+
+    func packet(sequenceNumber: UInt16, now: ContinuousClock.Instant) -> [UInt8]? {
+        guard let entry = entries[Int(sequenceNumber) % Self.capacity], entry.sequenceNumber == sequenceNumber,
+              now - entry.storedAt <= Self.maximumAge else { return nil }
+        return entry.packet
+    }
+}
