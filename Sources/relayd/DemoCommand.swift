@@ -9,11 +9,12 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Run relayd offline against its embedded fakes with a recorded browser guest.",
         discussion: """
-            Starts FakeCalls and relayd on free loopback ports and publishes a recorded Chromium \
-            offer through relayd's WHIP endpoint: the two-step publish runs against FakeCalls and \
-            the guest's SDP answer comes back; then the guest leaves. Prints what happened (the \
-            expected log sequence, the answer's mids and codecs, timings). The subscribe, \
-            transcode and RTMP half of the chain joins this demo as it lands.
+            Starts FakeCalls, FakeMediaMTX and relayd on free loopback ports. First a recorded \
+            Chromium offer is published through relayd's WHIP endpoint (two-step publish into \
+            FakeCalls) and leaves again. Then FakeCalls plays a fixture guest (H.264 + Opus over \
+            real ICE/DTLS/SRTP); relayd subscribes at once, relays it for --duration seconds as \
+            H.264 + AAC by RTMP into FakeMediaMTX, and reports what arrived (time to the path \
+            being ready, frames, keyframes, size, audio frames, the recording's path).
             """
     )
 
@@ -37,8 +38,10 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let offerPath = offer ?? DemoRunner.defaultOfferPath() else {
-            StandardError.write("demo: cannot find Fixtures/sdp/chromium-default.sdp; run from the repository or pass --offer FILE")
+        guard let offerPath = offer ?? DemoRunner.repositoryFile("Fixtures/sdp/chromium-default.sdp"),
+              let video = DemoRunner.repositoryFile("Fixtures/media/testsrc2-320x240-60f.h264"),
+              let audio = DemoRunner.repositoryFile("Fixtures/audio/tone-440L-660R-stereo-2s.opus.ogg") else {
+            StandardError.write("demo: cannot find the Fixtures folder; run from the repository (make demo) or pass --offer FILE")
             throw RelaydExit.usage
         }
         let capture = LogCapture()
@@ -46,7 +49,10 @@ struct DemoCommand: AsyncParsableCommand {
         let logger = Logger(label: "relayd") { label in
             MultiplexLogHandler([RelayLogging.makeHandler(label: label, level: level), CapturingLogHandler(label: label, capture: capture)])
         }
-        let report = try await DemoRunner(offerPath: offerPath, logger: logger, capture: capture).run()
+        let records = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("out/demo")
+        let runner = DemoRunner(offerPath: offerPath, fixtureVideo: video, fixtureAudio: audio, recordDirectory: records,
+                                duration: .milliseconds(Int(duration * 1000)), logger: logger, capture: capture)
+        let report = try await runner.run()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -54,17 +60,23 @@ struct DemoCommand: AsyncParsableCommand {
         } else {
             print(Self.summary(report))
         }
-        guard report.guests.allSatisfy({ $0.whipStatus == 201 && $0.sessionsAfterLeave == 0 }) else {
+        guard report.publish.whipStatus == 201, report.guests.allSatisfy({ $0.pathReady && $0.video.frames > 0 }) else {
             throw RelaydExit.runtimeFailure
         }
     }
 
     static func summary(_ report: DemoRunner.Report) -> String {
-        var lines = ["", "relayd demo (\(report.stage) stage): a recorded Chromium guest through relayd into FakeCalls"]
+        let publish = report.publish
+        var lines = [
+            "",
+            "relayd demo: FakeCalls + relayd + FakeMediaMTX on loopback",
+            "  publish: recorded Chromium offer → WHIP → \(publish.whipStatus) in \(publish.whipMs) ms; answer mids \(publish.answerMids), codecs \(publish.answerCodecs); DELETE → \(publish.leaveStatus.map(String.init) ?? "-")",
+        ]
         for guest in report.guests {
-            lines.append("  \(guest.id): WHIP POST → \(guest.whipStatus) in \(report.setupMs) ms, Location \(guest.location ?? "-")")
-            lines.append("    Calls session \(guest.callsSession ?? "-"); answer mids \(guest.answerMids), codecs \(guest.answerCodecs), ice-lite \(guest.answerIceLite)")
-            lines.append("    listed in /api/calls/sessions: \(guest.listedWhileLive); left with DELETE → \(guest.leaveStatus.map(String.init) ?? "-"); sessions left: \(guest.sessionsAfterLeave)")
+            lines.append("  relay \(guest.id): path ready \(guest.pathReady) after \(report.setupMs.map { "\($0) ms" } ?? "-") (subscribe → ICE/DTLS → first RTMP frames)")
+            lines.append("    video \(guest.video.codecIn) → \(guest.video.codecOut): \(guest.video.frames) frames, \(guest.video.keyframes) keyframes, \(guest.video.width ?? 0)x\(guest.video.height ?? 0) in \(report.durationS) s")
+            lines.append("    audio \(guest.audio.codecIn) → \(guest.audio.codecOut): \(guest.audio.frames) frames; A/V start offset \(guest.avStartOffsetMs.map { "\($0) ms" } ?? "-"); DTS violations \(guest.dtsViolations)")
+            lines.append("    recording: \(guest.flv ?? "-")")
         }
         lines.append("  log sequence:")
         lines += report.log.enumerated().map { "    \($0.offset + 1). \($0.element)" }

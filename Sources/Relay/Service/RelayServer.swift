@@ -57,6 +57,16 @@ public final class RelayServer: Sendable {
         logger.info("relayd listening on \(config.relay.listenHost):\(server.port) (WHIP: /api/calls/whip/{guest})")
     }
 
+    /// Relays a session published some other way than through the WHIP endpoint (the demo's
+    /// fixture guest, tools): the same subscribe → media → RTMP path a WHIP guest gets.
+    public func startRelay(for guest: PublishedGuest) async { await guests.guestPublished(guest) }
+
+    /// Ends a relay started with `startRelay`.
+    public func endRelay(for guest: PublishedGuest) async { await guests.guestEnded(guest, reason: .deleted) }
+
+    /// Every relay's state, as `GET /api/calls/sessions` reports it.
+    public func relayStatuses() async -> [GuestRelayStatus] { await guests.statuses() }
+
     /// Ends every guest (closing their Calls tracks) and stops the HTTP server.
     public func shutdown() async {
         logger.info("relayd stopping: ending every guest session")

@@ -1,3 +1,4 @@
+import CRelayShim
 import CAVCodec
 import CAVUtil
 import Glibc
@@ -21,7 +22,7 @@ public final class AVVideoDecoder: VideoDecoder {
     /// `threads` is libavcodec's slice-thread count (1 = decode on the caller's thread, which
     /// adds no delay; frame threading is never used because it delays output by a frame per thread).
     public init(codec: VideoCodec, threads: Int = 1) throws {
-        Self.quietLibraryLog
+        FFmpegLog.quiet()
         let id = codec == .vp8 ? AV_CODEC_ID_VP8 : AV_CODEC_ID_H264
         guard let decoder = avcodec_find_decoder(id) else {
             throw VideoEncoderError("libavcodec has no \(codec.rawValue) decoder: install a full FFmpeg (libavcodec59)")
@@ -188,14 +189,9 @@ public final class AVVideoDecoder: VideoDecoder {
         stats.lastError = error
     }
 
-    /// libavcodec logs every damaged frame to stderr ("decode_slice_header error" …): a guest
-    /// on a lossy link would flood the journal. The relay counts errors in `stats` instead
-    /// and keeps only FFmpeg's fatal messages. (The level is process-wide.)
-    private static let quietLibraryLog: Void = av_log_set_level(AV_LOG_FATAL)
-
     // AVERROR(EAGAIN), AVERROR_EOF and AV_NOPTS_VALUE are function-like or cast macros Swift cannot import.
-    private static let errorAgain = -EAGAIN
-    private static let errorEOF: Int32 = -Int32(bitPattern: UInt32(UInt8(ascii: "E")) | UInt32(UInt8(ascii: "O")) << 8 | UInt32(UInt8(ascii: "F")) << 16 | UInt32(UInt8(ascii: " ")) << 24)
+    private static let errorAgain = relay_averror_eagain()
+    private static let errorEOF = relay_averror_eof()
     private static let noPTS = Int64(bitPattern: 0x8000_0000_0000_0000)
 
     static func describe(_ code: Int32) -> String {

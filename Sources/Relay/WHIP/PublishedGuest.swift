@@ -25,6 +25,15 @@ public struct PublishedGuest: Sendable, Equatable {
     public var since: Date
 
     public var trackNames: [String] { tracks.map(\.name) }
+
+    public init(guestId: String, sessionId: String, tracks: [Track], resourceId: String, etag: String, since: Date) {
+        self.guestId = guestId
+        self.sessionId = sessionId
+        self.tracks = tracks
+        self.resourceId = resourceId
+        self.etag = etag
+        self.since = since
+    }
 }
 
 /// Tells the rest of relayd when a guest's publish starts and ends (the relay subscribes on

@@ -44,6 +44,7 @@ public final class AACEncoder: AudioEncoder {
     private var flushed = false
 
     public init(configuration: Configuration = Configuration()) throws(AudioCodecError) {
+        FFmpegLog.quiet()
         self.configuration = configuration
         guard let index = Self.samplingFrequencyIndex(configuration.sampleRate), (1...2).contains(configuration.channels) else {
             throw AudioCodecError(
