@@ -318,7 +318,7 @@ import Testing
         for end in stride(from: 0, through: base.count, by: 7) {
             _ = try? configEnvHarness.load(String(decoding: base[0..<end], as: UTF8.self))
         }
-        var random = ConfigFuzzRandom(seed: 0x5EED)
+        var random = SeededRandom(seed: 0x5EED)
         let alphabet = Array("abc:{}[]-#&*!|>'\"\n \t0123456789_.?%@`,".utf8)
         for _ in 0..<400 {
             var bytes = base
@@ -369,15 +369,3 @@ import Testing
     }
 }
 
-/// splitmix64: a tiny deterministic generator so the damage test is repeatable.
-private struct ConfigFuzzRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -19,7 +19,7 @@ import Testing
         + RTCPFeedbackWireTests.twcc + RTCPFeedbackWireTests.remb
 
     /// Random bytes, a truncated valid packet, or a valid packet with random bytes flipped.
-    static func input(_ round: Int, valid: [UInt8], rng: inout RTPTestRandom) -> [UInt8] {
+    static func input(_ round: Int, valid: [UInt8], rng: inout SeededRandom) -> [UInt8] {
         switch round % 4 {
         case 0:
             var bytes = rng.bytes(Int.random(in: 0...200, using: &rng))
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func rtpParserNeverTraps() {
-        var rng = RTPTestRandom(seed: 1)
+        var rng = SeededRandom(seed: 1)
         var parsed = 0
         for round in 0..<Self.rounds {
             let bytes = Self.input(round, valid: Self.validRTP[round % Self.validRTP.count], rng: &rng)
@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func rtcpParserNeverTraps() {
-        var rng = RTPTestRandom(seed: 2)
+        var rng = SeededRandom(seed: 2)
         var parsed = 0
         for round in 0..<Self.rounds {
             let bytes = Self.input(round, valid: Self.validRTCP, rng: &rng)
@@ -95,7 +95,7 @@ import Testing
     }
 
     @Test func extendedSequenceIsAlwaysNearTheHighest() {
-        var rng = RTPTestRandom(seed: 3)
+        var rng = SeededRandom(seed: 3)
         var extender = RTPSequenceExtender()
         for _ in 0..<Self.rounds {
             let sequence = UInt16.random(in: 0...UInt16.max, using: &rng)
