@@ -114,7 +114,10 @@ final class GuestRelay: @unchecked Sendable {
         let (configuration, remote) = try SessionSetup.configuration(side: .relay, local: local, localSDP: answer, remoteSDP: offer)
         let media = try makeMedia(remote: remote, answer: answer)
         lock.withLock { self.media = media }
-        try driver.start(configuration: configuration) { [weak self] event in self?.handle(event) }
+        // The callback holds the media session and the driver itself: no lock per packet.
+        try driver.start(configuration: configuration) { [weak self, media, driver] event in
+            self?.handle(event, media: media, driver: driver)
+        }
         logger.info("Relay established for \(guest.guestId)")
     }
 
@@ -191,8 +194,7 @@ final class GuestRelay: @unchecked Sendable {
     }
 
     /// On the UDP driver thread.
-    private func handle(_ event: PeerConnectionEvent) {
-        guard let media = lock.withLock({ self.media }), let driver = lock.withLock({ self.driver }) else { return }
+    private func handle(_ event: PeerConnectionEvent, media: GuestMediaSession, driver: UDPPeerDriver) {
         switch event {
         case .rtp(let packet):
             let feedback = media.handle(packet, now: .now)

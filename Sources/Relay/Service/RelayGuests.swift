@@ -24,6 +24,13 @@ actor RelayGuests: GuestSessionObserver {
 
     func relay(for guestId: String) -> GuestRelay? { relays[guestId] }
 
+    /// Stops every relay (relayd stopping), including those not started through WHIP.
+    func stopAll() async {
+        let all = relays.values
+        relays.removeAll()
+        for relay in all { await relay.stop() }
+    }
+
     func statuses() -> [GuestRelayStatus] { relays.values.map { $0.status() }.sorted { $0.guestId < $1.guestId } }
     var count: Int { relays.count }
 }

@@ -71,6 +71,7 @@ public final class RelayServer: Sendable {
     public func shutdown() async {
         logger.info("relayd stopping: ending every guest session")
         await whip.endAll(reason: .shutdown)
+        await guests.stopAll()
         server.stop()
     }
 }
