@@ -92,6 +92,8 @@ final class GuestRelay: @unchecked Sendable {
         logger.info("Starting relay for \(guest.guestId): session \(guest.sessionId) -> \(dependencies.rtmpURL)")
         let subscriber = try await calls.newSession()
         lock.withLock { subscriberSession = subscriber }
+        // Written before the driver and RTMP threads that read `logger` exist (creating a thread
+        // orders this write before their reads), and `stop` reads it only after awaiting this task.
         logger[metadataKey: "subSession"] = "\(subscriber)"
         logger.info("Created subscriber session: \(subscriber)")
         let names = GuestPublisher.pythonList(guest.trackNames)
