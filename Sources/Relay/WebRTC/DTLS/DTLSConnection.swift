@@ -27,10 +27,8 @@ public final class DTLSConnection {
     private let outgoing: OpaquePointer  // BIO*: records OpenSSL wants sent
     private let verification: PeerVerification
 
-    private var transmitQueue: [[UInt8]] = []
-    private var transmitHead = 0
-    private var events: [DTLSEvent] = []
-    private var eventHead = 0
+    private var transmitQueue = PollQueue<[UInt8]>()
+    private var events = PollQueue<DTLSEvent>()
     private var scratch = [UInt8](repeating: 0, count: 16 * 1024 + 512)
 
     /// The handshake flight we sent last, kept to re-send verbatim.
@@ -165,28 +163,10 @@ public final class DTLSConnection {
     // MARK: Outputs
 
     /// The next datagram to send to the peer, or nil.
-    public func pollTransmit() -> [UInt8]? {
-        guard transmitHead < transmitQueue.count else { return nil }
-        let datagram = transmitQueue[transmitHead]
-        transmitHead += 1
-        if transmitHead == transmitQueue.count {
-            transmitQueue.removeAll(keepingCapacity: true)
-            transmitHead = 0
-        }
-        return datagram
-    }
+    public func pollTransmit() -> [UInt8]? { transmitQueue.pop() }
 
     /// The next event, or nil.
-    public func pollEvent() -> DTLSEvent? {
-        guard eventHead < events.count else { return nil }
-        let event = events[eventHead]
-        eventHead += 1
-        if eventHead == events.count {
-            events.removeAll(keepingCapacity: true)
-            eventHead = 0
-        }
-        return event
-    }
+    public func pollEvent() -> DTLSEvent? { events.pop() }
 
     /// When `handleTimeout` should be called next (on the caller's clock), or nil when no
     /// timer runs (before start, after the handshake).

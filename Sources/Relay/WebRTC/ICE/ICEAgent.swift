@@ -33,8 +33,8 @@ public struct ICEAgent: Sendable {
     var failureReported = false
     var lastPairError: String?
 
-    var transmits: [ICETransmit] = []
-    var events: [ICEEvent] = []
+    var transmits = PollQueue<ICETransmit>()
+    var events = PollQueue<ICEEvent>()
 
     public init(configuration: ICEConfiguration) {
         self.configuration = configuration
@@ -101,11 +101,11 @@ public struct ICEAgent: Sendable {
     // MARK: outputs
 
     public mutating func pollTransmit() -> ICETransmit? {
-        transmits.isEmpty ? nil : transmits.removeFirst()
+        transmits.pop()
     }
 
     public mutating func pollEvent() -> ICEEvent? {
-        events.isEmpty ? nil : events.removeFirst()
+        events.pop()
     }
 
     /// When `handleTimeout(now:)` should be called next; nil when nothing is scheduled.

@@ -40,10 +40,8 @@ public final class PeerConnection {
     /// nomination we have not seen): the last address a DTLS datagram came from.
     private var lastDTLSPath: (local: SocketAddress, remote: SocketAddress)?
 
-    private var transmits: [PeerTransmit] = []
-    private var transmitHead = 0
-    private var events: [PeerConnectionEvent] = []
-    private var eventHead = 0
+    private var transmits = PollQueue<PeerTransmit>()
+    private var events = PollQueue<PeerConnectionEvent>()
     /// Inbound SRTP is copied here and unprotected in place, so the caller's buffer stays intact
     /// and nothing is allocated before the decrypted packet is handed out.
     private let scratch: UnsafeMutableRawBufferPointer
@@ -148,27 +146,9 @@ public final class PeerConnection {
 
     // MARK: Outputs
 
-    public func pollTransmit() -> PeerTransmit? {
-        guard transmitHead < transmits.count else { return nil }
-        let transmit = transmits[transmitHead]
-        transmitHead += 1
-        if transmitHead == transmits.count {
-            transmits.removeAll(keepingCapacity: true)
-            transmitHead = 0
-        }
-        return transmit
-    }
+    public func pollTransmit() -> PeerTransmit? { transmits.pop() }
 
-    public func pollEvent() -> PeerConnectionEvent? {
-        guard eventHead < events.count else { return nil }
-        let event = events[eventHead]
-        eventHead += 1
-        if eventHead == events.count {
-            events.removeAll(keepingCapacity: true)
-            eventHead = 0
-        }
-        return event
-    }
+    public func pollEvent() -> PeerConnectionEvent? { events.pop() }
 
     /// The earliest ICE or DTLS deadline; nil when nothing is scheduled (closed, or idle).
     public func pollTimeout() -> ContinuousClock.Instant? {
