@@ -172,9 +172,7 @@ public struct CapturingLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let callSite = event.metadata { merged.merge(callSite) { _, new in new } }
+        let merged = Logger.Metadata.merged(handler: metadata, provider: metadataProvider, event: event)
         capture.append(LogCapture.Entry(
             label: label, level: event.level, message: event.message.description, metadata: merged,
             errorDescription: event.error.map { String(describing: $0) }, source: event.source,

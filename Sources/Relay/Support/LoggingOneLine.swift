@@ -30,9 +30,7 @@ public struct OneLineLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let callSite = event.metadata { merged.merge(callSite) { _, new in new } }
+        var merged = Logger.Metadata.merged(handler: metadata, provider: metadataProvider, event: event)
         if let error = event.error { merged["error"] = .string(String(describing: error)) }
         output(Self.format(
             timestamp: timestamps ? Date() : nil, level: event.level, label: label,
