@@ -26,8 +26,14 @@ struct FFmpegReference {
          "-an", "-f", "flv", "-y", "/dev/null"]
     }
 
+    /// Copying costs so little that 10 s of it drowns in ffmpeg's start-up: the input is read
+    /// `copyLoops` times over (`copySeconds` of media) to give a measurable steady state.
+    static let copyLoops = 20
+    static var copySeconds: Double { Double(copyLoops * GeneratedInputs.seconds) }
+
     static func copyArguments(input: String) -> [String] {
-        ["-v", "error", "-threads", "1", "-f", "h264", "-framerate", "30", "-i", input, "-c", "copy", "-f", "flv", "-y", "/dev/null"]
+        ["-v", "error", "-threads", "1", "-stream_loop", "\(copyLoops - 1)", "-f", "h264", "-framerate", "30", "-i", input,
+         "-c", "copy", "-f", "flv", "-y", "/dev/null"]
     }
 
     /// Opus → AAC-LC 128 kbit/s, the fixture looped to `loops` × 2 s.

@@ -11,8 +11,9 @@ enum MemoryFigure {
         let child = try ChildRelay(arguments: ["memory-child", fakes.calls.baseURL, String(fakes.rtmpPort), ids.joined(separator: ",")])
         defer { child.terminate() }
         try child.expect("ready")
-        try await Task.sleep(for: .seconds(1))
+        try await Task.sleep(for: .seconds(2))
         let idle = try child.rssMiB()
+        let idleParts = try child.rssParts()
         for id in ids {
             let session = try await fakes.publishFixtureGuest()
             try child.send("start \(id) \(session)")
@@ -24,6 +25,7 @@ enum MemoryFigure {
         }
         try await Task.sleep(for: .seconds(2))
         let loaded = try child.rssMiB()
+        let loadedParts = try child.rssParts()
         try child.send("quit")
         try? child.expect("bye")
         for id in ids { _ = await fakes.mediamtx.waitUntilGone(path: id, timeout: .seconds(5)) }
@@ -31,10 +33,10 @@ enum MemoryFigure {
         let reference = "ffmpeg peak: -c copy \(rounded(ffmpegPeakMiB.copy, 1)), x264 \(rounded(ffmpegPeakMiB.transcode, 1)) MiB"
         return [
             Figure("RSS idle (RelayServer up, no guest)", value: rounded(idle, 1), unit: "MiB", reference: reference, goal: "< 40 MiB",
-                   met: idle < 40),
+                   met: idle < 40, note: "VmRSS of the child 2 s after RelayServer started: \(idleParts) (anon = heap and stacks, file = mapped code of the binary and its libraries: libavcodec, x264, OpenSSL, libcurl…)"),
             Figure("RSS per guest ((RSS_\(count) − RSS_idle) / \(count))", value: rounded(perGuest, 2), unit: "MiB",
                    reference: "old system: ≈230 MB per guest", goal: "< 8 MiB", met: flowing && perGuest < 8,
-                   note: "a child process that is only RelayServer; \(count) fixture guests (320x240 H.264 passthrough + Opus→AAC) relaying for 3 s before the sample; RSS_\(count) = \(rounded(loaded, 1)) MiB\(flowing ? "" : "; NOT every guest reached 90 frames in 30 s"). The ffmpeg reference is its peak RSS in the CPU runs (720p)."),
+                   note: "a child process that is only RelayServer; \(count) fixture guests (320x240 H.264 passthrough + Opus→AAC) relaying for 3 s before the sample; RSS_\(count) = \(rounded(loaded, 1)) MiB (\(loadedParts))\(flowing ? "" : "; NOT every guest reached 90 frames in 30 s"). The ffmpeg reference is its peak RSS in the CPU runs (720p)."),
         ]
     }
 }
@@ -80,6 +82,17 @@ final class ChildRelay {
               let kB = Double(line.split(separator: " ").dropFirst().first ?? "")
         else { throw ChildProcessError(description: "no VmRSS for the memory child") }
         return kB / 1024
+    }
+
+    /// "anon A, file F, shmem S MiB" from /proc/<pid>/status.
+    func rssParts() throws -> String {
+        let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        func field(_ name: String) -> String {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
+                  let kB = Double(line.split(separator: " ").dropFirst().first ?? "") else { return "?" }
+            return "\(rounded(kB / 1024, 1))"
+        }
+        return "anon \(field("RssAnon")), file \(field("RssFile")), shmem \(field("RssShmem")) MiB"
     }
 
     func terminate() {

@@ -21,7 +21,11 @@ struct RealTimeGuests {
         /// Due time of a picture's last packet → its tag written, over every guest.
         var lateness: LatencyHistogram
         var cpuSeconds: Double
+        /// From the first packet due to the last guest done.
+        var wallSeconds: Double
         var lateLimitMs: Double
+        /// Cores' worth of CPU this process got while the guests ran.
+        var coresObtained: Double { cpuSeconds / max(wallSeconds, 1e-9) }
         var held: Bool { guestsShort == 0 && lateness.p99 <= lateLimitMs }
         /// Measured CPU per guest while they all ran, % of a core.
         var coreSharePerGuest: Double { cpuSeconds / (seconds * Double(guests)) * 100 }
@@ -65,12 +69,13 @@ struct RealTimeGuests {
         }
         done.wait()
         let cpu = CPUTime.process() - cpuBegin
+        let wall = CPUTime.wall() - start
         let all = results.all
         var lateness = LatencyHistogram()
         for result in all { result.lateness.forEach { lateness.record(seconds: $0) } }
         return Outcome(guests: guests, seconds: seconds, framesExpected: framesExpected * guests,
                        framesOut: all.reduce(0) { $0 + $1.framesOut }, guestsShort: all.filter { $0.framesOut < framesExpected }.count,
-                       lateness: lateness, cpuSeconds: cpu, lateLimitMs: lateLimitMs)
+                       lateness: lateness, cpuSeconds: cpu, wallSeconds: wall, lateLimitMs: lateLimitMs)
     }
 
     private static func guest(schedule: [Item], video: [RTPStream.Packet], audio: [RTPStream.Packet], transcode: Bool,

@@ -33,12 +33,13 @@ struct DirectRelayStart: JoinTrigger {
 /// Relay start → first RTMP video frame at FakeMediaMTX, over `joins` sequential joins on
 /// loopback (plus one warm-up join not counted). Wall time: this is a latency a guest sees.
 enum SetupLatencyFigure {
-    static func figures(fakes: LoopbackFakes, joins: Int = 20) async throws -> [Figure] {
+    static func figures(fakes: LoopbackFakes, joins: Int = 50) async throws -> [Figure] {
         let guestId = "bench-setup"
         let relay = try RelayServer(config: LoopbackFakes.relayConfig(guests: [guestId], callsBaseURL: fakes.calls.baseURL,
                                                                       rtmpPort: fakes.rtmpPort), logger: LoopbackFakes.quiet)
         let trigger: any JoinTrigger = DirectRelayStart(relay: relay, fakes: fakes)
         var latency = LatencyHistogram()
+        var samples: [Double] = []
         var failures = 0
         for join in 0...joins {
             var started: StartedJoin?
@@ -46,7 +47,11 @@ enum SetupLatencyFigure {
                 started = try? await trigger.start(guestId: guestId)
             }
             if let started, let first {
-                if join > 0 { latency.record(seconds: Double((first - started.startedAt) / .microseconds(1)) / 1e6) }
+                let seconds = Double((first - started.startedAt) / .microseconds(1)) / 1e6
+                if join > 0 {
+                    latency.record(seconds: seconds)
+                    samples.append(seconds * 1000)
+                }
             } else if join > 0 {
                 failures += 1
             }
@@ -55,7 +60,7 @@ enum SetupLatencyFigure {
         }
         await relay.shutdown()
         let reference = "old system: fixed 2000 ms sleep"
-        let note = "\(latency.count) joins on loopback (+1 warm-up), \(failures) without a first frame in 10 s; start = RelayServer.startRelay(for:) on a published fixture guest (320x240 H.264 + Opus), end = FakeMediaMTX's ingest counting the first AVC NALU tag. Wall time. The old system slept 2 s before it even subscribed (≈7 s to the first frame in total)."
+        let note = "\(latency.count) joins on loopback (+1 warm-up), \(failures) without a first frame in 10 s; start = RelayServer.startRelay(for:) on a published fixture guest (320x240 H.264 + Opus), end = FakeMediaMTX's ingest counting the first AVC NALU tag. Wall time; slowest joins \(samples.sorted().suffix(3).reversed().map { "\(rounded($0, 1))" }.joined(separator: ", ")) ms. The old system slept 2 s before it even subscribed (≈7 s to the first frame in total)."
         return [
             Figure("setup latency p50 (relay start → first RTMP video frame)", value: rounded(latency.p50, 1), unit: "ms",
                    reference: reference, goal: "—", met: failures == 0 && latency.count > 0),
