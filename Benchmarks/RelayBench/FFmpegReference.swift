@@ -28,7 +28,7 @@ struct FFmpegReference {
 
     /// Copying costs so little that 10 s of it drowns in ffmpeg's start-up: the input is read
     /// `copyLoops` times over (`copySeconds` of media) to give a measurable steady state.
-    static let copyLoops = 20
+    static let copyLoops = 100
     static var copySeconds: Double { Double(copyLoops * GeneratedInputs.seconds) }
 
     static func copyArguments(input: String) -> [String] {

@@ -92,7 +92,11 @@ final class ChildRelay {
                   let kB = Double(line.split(separator: " ").dropFirst().first ?? "") else { return "?" }
             return "\(rounded(kB / 1024, 1))"
         }
-        return "anon \(field("RssAnon")), file \(field("RssFile")), shmem \(field("RssShmem")) MiB"
+        // PSS shares each library page among the processes mapping it (ffmpeg, other relays).
+        let rollup = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/smaps_rollup", encoding: .utf8)) ?? ""
+        let pss = rollup.split(separator: "\n").first { $0.hasPrefix("Pss:") }
+            .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") }.map { "\(rounded($0 / 1024, 1))" } ?? "?"
+        return "anon \(field("RssAnon")), file \(field("RssFile")), shmem \(field("RssShmem")) MiB; PSS \(pss) MiB"
     }
 
     func terminate() {
