@@ -35,7 +35,7 @@ func rounded(_ value: Double, _ places: Int = 3) -> Double {
 enum FigureTable {
     static func print(_ figures: [Figure]) {
         let nameWidth = min(58, figures.map(\.name.count).max() ?? 10)
-        let resultWidth = 20, referenceWidth = 34, goalWidth = 14
+        let resultWidth = 20, referenceWidth = 42, goalWidth = 22
         func cell(_ text: String, _ width: Int) -> String {
             text.count > width ? String(text.prefix(width - 1)) + "…" : text.padding(toLength: width, withPad: " ", startingAt: 0)
         }
