@@ -17,7 +17,7 @@ enum CPUPerGuestFigure {
                    note: "SRTP unprotect + RTP parse + jitter buffer + depacketize + passthrough + FLV tag, \(passthrough.framesOut)/\(passthrough.framesIn) pictures out; no UDP syscalls, no RTMP socket. Best of 3 runs. ffmpeg reads the Annex-B file \(FFmpegReference.copyLoops) times over (\(Int(FFmpegReference.copySeconds)) s of media) and writes FLV to /dev/null; raw = with its process start."),
             Figure("CPU/guest: VP8→H.264 720p30 transcode", value: rounded(transcode.coreShare, 2), unit: "% core",
                    reference: "ffmpeg vp8→libx264: \(rounded(ffmpegTranscode, 2)) %", goal: "≤ 1.1× ffmpeg", met: ratio <= 1.1,
-                   note: "ratio \(rounded(ratio, 3))×. Both: FFmpeg's vp8 decoder and libx264 veryfast/zerolatency/baseline, \(GeneratedInputs.bitrateKbps) kbit/s ABR + 1 s VBV, keyint 60, no B-frames, ONE thread each for decoder and encoder. relayd wrote \(rounded(kbps, 0)) kbit/s, \(transcode.framesOut)/\(transcode.framesIn) pictures."),
+                   note: "ratio \(rounded(ratio, 3))×. Both: FFmpeg's vp8 decoder and libx264 veryfast/zerolatency/baseline, \(GeneratedInputs.bitrateKbps) kbit/s ABR + 1 s VBV, keyint 60, no B-frames, ONE thread each for decoder and encoder; best of 3 runs each, in alternation. relayd wrote \(rounded(kbps, 0)) kbit/s, \(transcode.framesOut)/\(transcode.framesIn) pictures."),
             Figure("CPU/guest: audio Opus→AAC 48k stereo", value: rounded(audioShare), unit: "% core",
                    reference: "ffmpeg opus→aac: \(rounded(ffmpegAudio)) %", goal: "—", met: true,
                    note: "every guest has it; counted in the capacity figures"),
