@@ -25,7 +25,7 @@ demo: build
 
 # Release build: the figures are about optimized code. Not part of `make test`. Prints one
 # table (figure | result | reference | goal | ok/MISS) and writes bench/results.json; the run
-# itself takes about N minutes on a 2-core machine (bench/README.md).
+# itself takes 4–5 minutes on a busy 2-core machine (bench/README.md).
 bench: deps
 	$(SWIFT) build -c release --product relayd-bench
 	$(SWIFT) run -c release --skip-build relayd-bench
