@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Latency percentiles in `make bench` only (RelayBench), not linked into relayd.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: cLibraries + [
         // Typed wrappers for the variadic functions and macros Swift cannot call
@@ -58,7 +60,14 @@ let package = Package(
             ]
         ),
         // `make bench`: figures measured in CPU time, printed and written to bench/results.json.
-        .executableTarget(name: "RelayBench", dependencies: ["Relay"], path: "Benchmarks/RelayBench"),
+        .executableTarget(
+            name: "RelayBench",
+            dependencies: [
+                "Relay", "FakeCalls", "FakeMediaMTX",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks/RelayBench"),
         .testTarget(
             name: "RelayTests",
             dependencies: ["Relay", "FakeCalls", "FakeMediaMTX", "CRelayShim"] + cLibraryDependencies,
