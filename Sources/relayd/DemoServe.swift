@@ -38,7 +38,7 @@ struct DemoServe {
             throw RelaydExit.runtimeFailure
         }
         print(Self.banner(relayPort: relay.port, mediamtx: mediamtx, fakeCalls: fake.baseURL, records: recordDirectory))
-        fflush(stdout)  // stdout may be a pipe or a file: the URL must show now, not at exit
+        fflush(nil)  // stdout may be a pipe or a file: the URL must show now, not at exit
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: RelayService(server: relay), successTerminationBehavior: .gracefullyShutdownGroup),
@@ -84,7 +84,7 @@ struct PathReporter: Service {
                     print("  path \(name) gone (RTMP closed): \(check)")
                 }
                 ready = now
-                fflush(stdout)
+                fflush(nil)
                 try? await Task.sleep(for: .milliseconds(500))
             }
         }
