@@ -85,10 +85,21 @@ import Testing
         let decode = try ExternalTool.run("ffmpeg", ["-v", "error", "-i", recording.path, "-f", "null", "-"])
         #expect(decode.status == 0 && decode.stderr.isEmpty, "decoding the recording complained: \(decode.stderr)")
 
+        // Refusals reach the guest as clear errors: a disabled guest (403), an unknown one (404).
+        for (guest, status, words) in [("guest2", 403, "disabled"), ("nobody", 404, "unknown")] {
+            let refused = try await browser.evaluate(Self.joinAs(guest)) as? [String: Any]
+            #expect(refused?["state"] as? String == "failed", "\(guest): \(String(describing: refused))")
+            #expect(refused?["status"] as? Int == status, "\(guest): \(String(describing: refused))")
+            #expect((refused?["error"] as? String)?.contains(words) == true, "\(guest): \(String(describing: refused))")
+        }
+        #expect(try await Self.sessions(base).isEmpty)
+
         // What the scrape says about it afterwards.
         let metrics = try await CurlHTTPClient().send(HTTPClientRequest(method: "GET", url: "\(base)/metrics")).text
         #expect(metrics.contains("relayd_whip_requests_total{method=\"POST\",status=\"201\"} 1"), "\(metrics)")
         #expect(metrics.contains("relayd_whip_requests_total{method=\"DELETE\",status=\"200\"} 1"), "\(metrics)")
+        #expect(metrics.contains("relayd_whip_requests_total{method=\"POST\",status=\"403\"} 1"), "\(metrics)")
+        #expect(metrics.contains("relayd_whip_requests_total{method=\"POST\",status=\"404\"} 1"), "\(metrics)")
         #expect(!capture.text.contains(Self.token))
         await relay.shutdown()
     }
@@ -108,6 +119,21 @@ import Testing
           };
           check();
         })
+        """
+    }
+
+    /// Picks `guest` in the page's selector (adding it, as a `?guest=` link would) and joins.
+    static func joinAs(_ guest: String) -> String {
+        """
+        (async () => {
+          const select = document.getElementById('guest');
+          const option = document.createElement('option');
+          option.value = '\(guest)';
+          select.append(option);
+          select.value = '\(guest)';
+          await window.relaydGuest.join();
+          return {state: window.relaydGuest.state, status: window.relaydGuest.errorStatus, error: window.relaydGuest.error};
+        })()
         """
     }
 
