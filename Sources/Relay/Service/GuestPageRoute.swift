@@ -8,7 +8,7 @@ extension RelayRoutes {
                 response.headers.set("Allow", "GET, HEAD")
                 return response
             }
-            return await metrics.response(whip: whip, guests: guests)
+            return await metrics.response(to: request, whip: whip, guests: guests)
         }
         return nil
     }

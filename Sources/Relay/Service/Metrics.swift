@@ -16,12 +16,15 @@ public final class RelayMetrics: Sendable {
     static let guestStates = ["publishing"] + [GuestRelay.Phase.subscribing, .connecting, .relaying, .closing, .closed, .failed].map(\.rawValue)
 
     public let registry = PrometheusCollectorRegistry()
+    /// `relay.admin_token`: when set, a scrape needs `Authorization: Bearer <it>`.
+    let adminToken: String?
     /// Serializes scrapes: each rewrites the per-guest series before emitting them.
     private let scrapeLock = NSLock()
     /// guest id → its series; touched only under `scrapeLock`.
     private let guestSeries = LockedGuestSeries()
 
-    public init(processStart: Date = RelayMetrics.processStartTime()) {
+    public init(processStart: Date = RelayMetrics.processStartTime(), adminToken: String? = nil) {
+        self.adminToken = adminToken
         let start = registry.makeGauge(descriptor: Self.descriptor(
             "process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds."))
         start.set(processStart.timeIntervalSince1970)

@@ -34,7 +34,16 @@ extension RelayGuests {
 
 extension RelayMetrics {
     /// The `/metrics` response: guests answered by WHIP but without a relay yet count as "publishing".
-    func response(whip: WHIPEndpoint, guests: RelayGuests) async -> HTTPResponse {
+    func response(to request: HTTPRequest, whip: WHIPEndpoint, guests: RelayGuests) async -> HTTPResponse {
+        if let adminToken {
+            let presented = request.headers["Authorization"].flatMap(BearerToken.parse)
+            guard let presented, BearerToken.equal(presented, adminToken) else {
+                var refusal = HTTPResponse(status: 401, contentType: "text/plain; charset=utf-8",
+                                           text: "/metrics needs 'Authorization: Bearer <relay.admin_token>'\n")
+                refusal.headers.set("WWW-Authenticate", "Bearer")
+                return refusal
+            }
+        }
         var snapshots = await guests.metricsSnapshots()
         let relayed = Set(snapshots.map(\.guestId))
         for live in await whip.liveSessions() where !relayed.contains(live.guestId) {

@@ -18,7 +18,7 @@ public final class RelayServer: Sendable {
 
     public init(config: RelayConfig, logger: Logger) throws {
         self.logger = logger
-        let metrics = RelayMetrics()
+        let metrics = RelayMetrics(adminToken: config.relay.adminToken?.reveal())
         self.metrics = metrics
         let http = MeteredHTTPClient(base: try CurlHTTPClient(), metrics: metrics)
         let calls = CallsClient(baseURL: config.relay.callsBaseURL, appId: config.cloudflare.callsAppId,

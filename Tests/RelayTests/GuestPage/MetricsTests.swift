@@ -76,6 +76,25 @@ import Testing
         await relay.shutdown()
     }
 
+    @Test func anAdminTokenProtectsTheScrape() async throws {
+        let relay = try RelayServer(config: RelayConfig(
+            cloudflare: CloudflareConfig(callsAppId: "app", callsAPIToken: Secret("token")),
+            guests: [GuestConfig(id: "guest1")],
+            relay: RelayServiceConfig(listenHost: "127.0.0.1", listenPort: 0, callsBaseURL: "http://127.0.0.1:9/v1",
+                                      adminToken: Secret("scrape-secret"))),
+            logger: LogCapture().logger(label: "metrics.test"))
+        let http = try CurlHTTPClient()
+        let url = "http://127.0.0.1:\(relay.port)/metrics"
+        #expect(try await http.send(HTTPClientRequest(method: "GET", url: url)).status == 401)
+        #expect(try await http.send(HTTPClientRequest(method: "GET", url: url, headers: ["Authorization": "Bearer wrong"])).status == 401)
+        let allowed = try await http.send(HTTPClientRequest(method: "GET", url: url, headers: ["Authorization": "Bearer scrape-secret"]))
+        #expect(allowed.status == 200)
+        #expect(try Exposition(parsing: allowed.text).types["relayd_guests"] == "gauge")
+        // The guest page stays public: guests have no admin token.
+        #expect(try await http.send(HTTPClientRequest(method: "GET", url: "http://127.0.0.1:\(relay.port)/guest_join")).status == 200)
+        await relay.shutdown()
+    }
+
     @Test func callsOperationsAreNamedWithoutSessionIds() {
         let base = "https://rtc.live.cloudflare.com/v1/apps/app"
         #expect(MeteredHTTPClient.operation(method: "POST", url: "\(base)/sessions/new") == "new_session")
