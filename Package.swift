@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Latency percentiles in `make bench` only (RelayBench), not linked into relayd.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: cLibraries + [
         // Typed wrappers for the variadic functions and macros Swift cannot call
@@ -46,6 +47,7 @@ let package = Package(
                 "CRelayShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(name: "FakeCalls", dependencies: ["Relay", .product(name: "Logging", package: "swift-log")]),

@@ -28,7 +28,7 @@ final class GuestRelay: @unchecked Sendable {
     private var subscribedMids: [String] = []
     var driver: UDPPeerDriver?
     var publisher: RTMPPublisher?
-    private var media: GuestMediaSession?
+    var media: GuestMediaSession?
     var lastError: String?
     /// Times the RTMP publish started (1 + reconnects).
     var publishes = 0

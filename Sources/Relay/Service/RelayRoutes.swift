@@ -4,8 +4,13 @@ import Foundation
 struct RelayRoutes: Sendable {
     let whip: WHIPEndpoint
     let guests: RelayGuests
+    /// `GET /guest_join` (nil: not served).
+    var guestPage: GuestPage? = nil
+    /// `GET /metrics` (nil: not served).
+    var metrics: RelayMetrics? = nil
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        if let response = await pageOrMetrics(request) { return response }
         if request.method == "GET", request.path == WHIPEndpoint.sessionsPath {
             return await sessions()
         }

@@ -7,6 +7,8 @@ import Logging
 public final class RelayServer: Sendable {
     public let whip: WHIPEndpoint
     public let calls: CallsClient
+    /// What `GET /metrics` serves.
+    public let metrics: RelayMetrics
     let guests: RelayGuests
     private let server: MicroHTTPServer
     private let logger: Logger
@@ -16,7 +18,9 @@ public final class RelayServer: Sendable {
 
     public init(config: RelayConfig, logger: Logger) throws {
         self.logger = logger
-        let http = try CurlHTTPClient()
+        let metrics = RelayMetrics(adminToken: config.relay.adminToken?.reveal())
+        self.metrics = metrics
+        let http = MeteredHTTPClient(base: try CurlHTTPClient(), metrics: metrics)
         let calls = CallsClient(baseURL: config.relay.callsBaseURL, appId: config.cloudflare.callsAppId,
                                 token: config.cloudflare.callsAPIToken.reveal(), http: http,
                                 logger: logger.withLabelMetadata("calls"))
@@ -44,7 +48,7 @@ public final class RelayServer: Sendable {
             bearerToken: config.relay.whipBearerToken?.reveal())
         whip = WHIPEndpoint(settings: settings, calls: calls, offerPolicy: SDPGuestOfferPolicy(), observer: observer,
                             logger: logger)
-        let routes = RelayRoutes(whip: whip, guests: guests)
+        let routes = RelayRoutes(whip: whip, guests: guests, guestPage: GuestPage(config: config), metrics: metrics)
         var tls: HTTPServerTLS?
         if let files = config.relay.tls {
             tls = HTTPServerTLS(certificatePEM: try String(contentsOfFile: files.certificateFile, encoding: .utf8),
@@ -53,7 +57,11 @@ public final class RelayServer: Sendable {
         server = try MicroHTTPServer(
             configuration: HTTPServerConfiguration(host: config.relay.listenHost, port: config.relay.listenPort,
                                                    tls: tls, logger: logger),
-            handler: { await routes.handle($0) })
+            handler: { request in
+                let response = await routes.handle(request)
+                metrics.observe(request, response)
+                return response
+            })
         logger.info("relayd listening on \(config.relay.listenHost):\(server.port) (WHIP: /api/calls/whip/{guest})")
     }
 
