@@ -4,8 +4,10 @@ import Foundation
 struct RelayRoutes: Sendable {
     let whip: WHIPEndpoint
     let guests: RelayGuests
+    let operatorRoutes: OperatorRoutes
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        if let response = await operatorRoutes.handle(request) { return response }
         if request.method == "GET", request.path == WHIPEndpoint.sessionsPath {
             return await sessions()
         }
@@ -16,7 +18,7 @@ struct RelayRoutes: Sendable {
         default:
             return HTTPResponse(
                 status: 404, contentType: "text/plain; charset=utf-8",
-                text: "no such resource: \(request.method) \(request.path) (relayd serves /api/calls/whip/{guest}, /api/calls/sessions, /healthz)\n")
+                text: "no such resource: \(request.method) \(request.path) (relayd serves /api/calls/whip/{guest}, /api/calls/sessions, /healthz, /operator)\n")
         }
     }
 
