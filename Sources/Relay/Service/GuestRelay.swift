@@ -16,6 +16,8 @@ final class GuestRelay: @unchecked Sendable {
         var audio: AudioConfig
         var bindAddress: SocketAddress
         var logger: Logger
+        /// Where this guest's thumbnails go (the operator page), if anywhere.
+        var snapshot: GuestSnapshot? = nil
     }
 
     let guest: PublishedGuest
@@ -155,6 +157,7 @@ final class GuestRelay: @unchecked Sendable {
         }
         let publisher = try makePublisher()
         let sink = RTMPMediaSink(publisher: publisher)
+        sink.snapshot = dependencies.snapshot
         let session = GuestMediaSession(routes: routes, video: video, audio: audio, sink: sink)
         sink.onFirstVideo = { [logger, guest, dependencies] in
             logger.info("Received video track from Cloudflare Calls for \(guest.guestId)")

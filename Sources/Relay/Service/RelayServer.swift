@@ -10,6 +10,8 @@ public final class RelayServer: Sendable {
     /// What `GET /metrics` serves.
     public let metrics: RelayMetrics
     let guests: RelayGuests
+    /// The operator page's thumbnails, one per guest id.
+    public let snapshots = GuestSnapshots()
     private let server: MicroHTTPServer
     private let logger: Logger
 
@@ -31,10 +33,11 @@ public final class RelayServer: Sendable {
         // relayd itself only listens on loopback (demo, tests): then its media stays there too.
         let loopbackOnly = SocketAddress(ip: config.relay.listenHost, port: 0)?.isLoopback ?? false
         let bindAddress = loopbackOnly ? SocketAddress(ipv4: 127, 0, 0, 1, port: 0) : SocketAddress(ipv4: 0, 0, 0, 0, port: 0)
+        let snapshots = self.snapshots
         guests = RelayGuests { guest in
             GuestRelay.Dependencies(calls: calls, certificate: certificate, rtmpURL: config.rtmpURL(for: guest.guestId),
                                     video: config.relay.video, audio: config.relay.audio, bindAddress: bindAddress,
-                                    logger: logger)
+                                    logger: logger, snapshot: snapshots.snapshot(for: guest.guestId))
         }
         let observer = guests
         let settings = WHIPEndpoint.Settings(
@@ -48,7 +51,12 @@ public final class RelayServer: Sendable {
             bearerToken: config.relay.whipBearerToken?.reveal())
         whip = WHIPEndpoint(settings: settings, calls: calls, offerPolicy: SDPGuestOfferPolicy(), observer: observer,
                             logger: logger)
-        let routes = RelayRoutes(whip: whip, guests: guests, guestPage: GuestPage(config: config), metrics: metrics)
+        let operatorRoutes = OperatorRoutes(
+            auth: AdminAuth(token: config.relay.adminToken?.reveal()),
+            configured: config.guests.map { OperatorRoutes.ConfiguredGuest(id: $0.id, name: $0.name, enabled: $0.enabled) },
+            whip: whip, guests: guests, snapshots: snapshots)
+        let routes = RelayRoutes(whip: whip, guests: guests, guestPage: GuestPage(config: config), metrics: metrics,
+                                 operatorRoutes: operatorRoutes)
         var tls: HTTPServerTLS?
         if let files = config.relay.tls {
             tls = HTTPServerTLS(certificatePEM: try String(contentsOfFile: files.certificateFile, encoding: .utf8),

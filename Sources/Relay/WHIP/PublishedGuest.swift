@@ -47,12 +47,15 @@ public enum GuestEndReason: Sendable, Equatable, CustomStringConvertible {
     case deleted
     case replaced
     case shutdown
+    /// Ended from the operator page.
+    case kicked
 
     public var description: String {
         switch self {
         case .deleted: "guest left (DELETE)"
         case .replaced: "replaced by a new session from the same guest"
         case .shutdown: "relayd is stopping"
+        case .kicked: "ended by the operator"
         }
     }
 }
