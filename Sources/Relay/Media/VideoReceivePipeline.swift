@@ -12,10 +12,14 @@ public final class VideoReceivePipeline {
         public var transcodeErrors = 0
         public var depacketizer = DepacketizerStats()
         public var jitter = JitterBuffer.Stats()
+        /// How long packets waited in the jitter buffer lately (a moving average), in milliseconds.
+        public var jitterBufferDelayMilliseconds: Double = 0
     }
 
     public let inputCodec: InputCodec
     public private(set) var stats = Stats()
+    /// The guest's common A/V timeline; nil stamps pictures by their own RTP clock from 0.
+    public var timeline: SharedMediaTimeline?
     public private(set) var stream: H264StreamInfo?
 
     private var jitterBuffer: JitterBuffer
@@ -53,16 +57,17 @@ public final class VideoReceivePipeline {
     /// Moves everything that may leave at `now` through to the sink.
     public func process(now: ContinuousClock.Instant, into sink: MediaSink) {
         jitterBuffer.drain(now: now) { packet in
+            DelayAverage.add(now - packet.arrival, to: &stats.jitterBufferDelayMilliseconds)
             switch inputCodec {
             case .h264:
                 if let unit = h264.push(payload: packet.payload, timestamp: packet.timestamp, sequence: packet.sequence,
                                         marker: packet.marker) {
-                    deliver(unit, into: sink)
+                    deliver(unit, now: now, into: sink)
                 }
             case .vp8:
                 if let frame = vp8.push(payload: packet.payload, timestamp: packet.timestamp, sequence: packet.sequence,
                                         marker: packet.marker) {
-                    transcode { try $0.transcode(frame) }.forEach { deliver($0, into: sink) }
+                    transcode { try $0.transcode(frame) }.forEach { deliver($0, now: now, into: sink) }
                 }
             }
         }
@@ -107,7 +112,7 @@ public final class VideoReceivePipeline {
         }
     }
 
-    private func deliver(_ unit: H264AccessUnit, into sink: MediaSink) {
+    private func deliver(_ unit: H264AccessUnit, now: ContinuousClock.Instant, into sink: MediaSink) {
         let units = inputCodec == .h264 && transcoder != nil ? transcode { try $0.transcode(unit) } : [unit]
         for unit in units {
             guard let output = passthrough.push(unit) else { continue }
@@ -116,8 +121,9 @@ public final class VideoReceivePipeline {
                 stats.sequenceHeaders += 1
             }
             stream = output.stream
-            // 90 kHz RTP ticks since the first picture → milliseconds.
-            let milliseconds = clock.unwrap(output.unit.rtpTimestamp) / 90
+            // On the guest's A/V timeline, or 90 kHz RTP ticks since the first picture → milliseconds.
+            let milliseconds = timeline?.milliseconds(.video, rtpTimestamp: output.unit.rtpTimestamp, now: now)
+                ?? clock.unwrap(output.unit.rtpTimestamp) / 90
             sink.video(output.unit, milliseconds: milliseconds)
             stats.framesOut += 1
             if output.unit.isKeyframe { stats.keyframesOut += 1 }
