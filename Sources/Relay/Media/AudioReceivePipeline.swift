@@ -62,6 +62,8 @@ public final class AudioReceivePipeline {
     }
 
     public var nextDeadline: ContinuousClock.Instant? { jitterBuffer.nextDeadline() }
+    /// Bytes of the packets waiting in the jitter buffer.
+    public var bufferedBytes: Int { jitterBuffer.bufferedBytes }
     public func nackList(now: ContinuousClock.Instant) -> [UInt64] { jitterBuffer.nackList(now: now) }
 
     private func deliver(_ frames: [AACFrame], into sink: MediaSink) {

@@ -75,6 +75,12 @@ public final class VideoReceivePipeline {
         stats.depacketizer = inputCodec == .h264 ? h264.stats : vp8.stats
     }
 
+    /// Bytes held between the network and the sink: packets waiting in the jitter buffer and
+    /// the picture being assembled.
+    public var bufferedBytes: Int {
+        jitterBuffer.bufferedBytes + (inputCodec == .h264 ? h264.bufferedBytes : vp8.bufferedBytes)
+    }
+
     /// When `process` must run again even without new packets (a hole's wait ending).
     public var nextDeadline: ContinuousClock.Instant? { jitterBuffer.nextDeadline() }
 

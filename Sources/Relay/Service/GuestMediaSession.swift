@@ -27,6 +27,8 @@ final class GuestMediaSession: @unchecked Sendable {
     /// Sender Reports from sources not seen in RTP yet (a report can come first), by SSRC.
     private var earlyReports: [UInt32: (report: RTCPSenderReport, arrival: ContinuousClock.Instant)] = [:]
     private var droppedVideoPackets = 0
+    /// The last video packet dropped as a sequence jump, kept in case the next one confirms it.
+    private var suspectVideo: HeldPacket?
     private var droppedAudioPackets = 0
     private var senderReports = 0
     private var lastPLI: ContinuousClock.Instant?
@@ -64,11 +66,22 @@ final class GuestMediaSession: @unchecked Sendable {
             guard header.payloadRange.upperBound <= bytes.count else { return }
             let payload = UnsafeRawBufferPointer(rebasing: bytes[header.payloadRange])
             if payloadType == routes.videoPayloadType, let video {
+                let restarts = videoSource?.statistics.restarts
                 guard let sequence = accept(.video, header: header, now: now) else {
                     droppedVideoPackets += 1
+                    suspectVideo = HeldPacket(sequence: header.sequenceNumber, timestamp: header.timestamp,
+                                              marker: header.marker, payload: Array(payload))
                     return
                 }
                 timeline.timeline.observe(.video, rtpTimestamp: header.timestamp, arrival: now)
+                if let held = suspectVideo, videoSource?.statistics.restarts != restarts, restarts != nil,
+                   held.sequence == header.sequenceNumber &- 1, sequence > 0 {
+                    // This packet confirmed the jump: the one held back starts the new numbering
+                    // (often a keyframe's first packet, which the stream cannot do without).
+                    droppedVideoPackets -= 1
+                    video.receive(payload: held.payload, sequence: sequence - 1, timestamp: held.timestamp, marker: held.marker, arrival: now)
+                }
+                suspectVideo = nil
                 video.receive(payload: payload, sequence: sequence, timestamp: header.timestamp, marker: header.marker, arrival: now)
             } else if payloadType == routes.videoRTXPayloadType, let video, payload.count > 2,
                       let original = header.rtxOriginalSequenceNumber(in: bytes) {
@@ -203,6 +216,14 @@ final class GuestMediaSession: @unchecked Sendable {
     }
 
     func finish() { audio?.finish(into: sink) }
+}
+
+/// A packet held back outside the jitter buffer.
+struct HeldPacket {
+    var sequence: UInt16
+    var timestamp: UInt32
+    var marker: Bool
+    var payload: [UInt8]
 }
 
 /// A flag one thread sets and another takes.
