@@ -12,11 +12,14 @@
 /// and 0 is the first packet's arrival minus a lead-in (so the earliest frames — the AAC
 /// priming frame comes 21 ms before the first packet — still land at 0 or later).
 ///
-/// Output times are monotonic per track and follow the RTP timestamps frame to frame; when the
-/// mapping moves (the first Sender Report, a corrected clock offset) a track slews towards it by
-/// at most `maximumSlewPerFrame` per frame, never backwards. A move too large to slew (a sender
-/// restart, a bogus report) follows whichever of the RTP step and the mapping still continues
-/// the track, never going back.
+/// Output times are monotonic per track and follow the RTP timestamps frame to frame. Video keeps
+/// exactly its RTP cadence from its first frame (a squeezed frame interval upsets players and
+/// remuxers that assume a constant frame rate); audio is placed relative to where video actually
+/// went, and when the mapping moves (the first Sender Report, a corrected clock offset, drift
+/// between the video RTP clock and NTP) audio slews towards it by at most
+/// `maximumSlewPerFrame` per frame, never backwards. A move too large to slew (a sender restart,
+/// a bogus report) follows whichever of the RTP step and the mapping still continues the track,
+/// never going back.
 ///
 /// Sans-IO: RTP timestamps, reports and arrival instants in; milliseconds out.
 public struct MediaTimeline: Sendable {
@@ -71,6 +74,9 @@ public struct MediaTimeline: Sendable {
     private var ntpBase: UInt64?
     /// Local seconds (from `origin`) = NTP seconds (from `ntpBase`) + this.
     private var ntpToLocal: Double?
+    /// Where the last video frame went minus where its mapping put it (ms): video follows its
+    /// RTP clock, so audio follows video by this much to stay aligned with it.
+    private var videoError: Double = 0
 
     public init(configuration: Configuration = Configuration(), audioClockRate: Int = 48000, videoClockRate: Int = 90000) {
         self.configuration = configuration
@@ -154,7 +160,9 @@ public struct MediaTimeline: Sendable {
         }
         var state = tracks[track.rawValue]
         let extended = Self.extend(rtpTimestamp, near: state.reference)
-        let target = targetMilliseconds(state, extended: extended)
+        let mapped = targetMilliseconds(state, extended: extended)
+        // Audio goes where video actually is, not where video's mapping says it should be.
+        let target = track == .audio ? mapped + videoError : mapped
         var exact = target
         if let lastRTP = state.lastRTP {
             let step = Double(extended - lastRTP) * 1000 / state.clockRate
@@ -162,7 +170,9 @@ public struct MediaTimeline: Sendable {
             let difference = target - predicted
             let resync = configuration.resyncMilliseconds
             if abs(difference) <= resync {
-                let slew = configuration.maximumSlewPerFrame
+                // Video keeps its RTP cadence (a squeezed frame interval upsets players and
+                // remuxers that assume a constant rate); audio slews.
+                let slew = track == .video ? 0 : configuration.maximumSlewPerFrame
                 exact = predicted + min(max(difference, -slew), slew)
             } else {
                 // The RTP step and the mapping disagree by seconds: one of them jumped. Take
@@ -180,6 +190,7 @@ public struct MediaTimeline: Sendable {
             }
         }
         exact = max(exact, state.lastExact, 0)
+        if track == .video { videoError = exact - mapped }
         var output = Int64(exact.rounded())
         if output <= state.lastMilliseconds { output = state.lastMilliseconds + 1 }
         state.lastExact = exact
