@@ -1,12 +1,15 @@
 import Foundation
 
 /// One guest's media on the relay's side of the SFU connection: routes decrypted RTP by payload
-/// type to the video and audio pipelines (RTX unwrapped to its original sequence number), and
-/// produces the RTCP the sender needs (NACK, PLI at start and after loss, REMB so the browser
-/// keeps its bitrate up, receiver reports).
+/// type to the video and audio pipelines (RTX unwrapped to its original sequence number), keeps
+/// RFC 3550 statistics per source (dropping sequence jumps too large to be loss), and produces
+/// the RTCP the sender needs (NACK, PLI at start and after loss, REMB so the browser keeps its
+/// bitrate up, a receiver report with a block per source about once a second). The guest's
+/// Sender Reports (`handle(rtcp:now:)`) put both tracks on one timeline.
 ///
 /// Confined to the UDP driver's thread: every call comes from that driver's event callback, so
-/// no packet crosses an actor or a lock. (`@unchecked Sendable` only so the callback may hold it.)
+/// no packet crosses an actor or a lock. (`@unchecked Sendable` only so the callback may hold it;
+/// `figures` alone is read from other threads, under its own lock.)
 final class GuestMediaSession: @unchecked Sendable {
     struct Routes {
         var videoPayloadType: Int?
