@@ -5,10 +5,15 @@ public final class AudioReceivePipeline {
         public var framesOut = 0
         public var encodeErrors = 0
         public var jitter = JitterBuffer.Stats()
+        /// How long packets waited in the jitter buffer lately (a moving average), in milliseconds.
+        public var jitterBufferDelayMilliseconds: Double = 0
     }
 
     public private(set) var stats = Stats()
+    /// The guest's common A/V timeline; nil stamps frames by their own sample count from 0.
+    public var timeline: SharedMediaTimeline?
     private var jitterBuffer: JitterBuffer
+    private var lastNow: ContinuousClock.Instant
     private let transcoder: AudioTranscoder
     private var configurationSent = false
 
@@ -17,6 +22,7 @@ public final class AudioReceivePipeline {
         configuration.clockRate = 48000
         self.transcoder = transcoder
         jitterBuffer = JitterBuffer(configuration: configuration, now: now)
+        lastNow = now
     }
 
     public var transcoderStats: AudioTranscoder.Stats { transcoder.stats }
@@ -35,7 +41,9 @@ public final class AudioReceivePipeline {
     }
 
     public func process(now: ContinuousClock.Instant, into sink: MediaSink) {
+        lastNow = now
         jitterBuffer.drain(now: now) { packet in
+            DelayAverage.add(now - packet.arrival, to: &stats.jitterBufferDelayMilliseconds)
             let frames: [AACFrame]
             do {
                 frames = try transcoder.push(payload: packet.payload, rtpTimestamp: packet.timestamp, sequence: packet.sequence)
@@ -54,6 +62,8 @@ public final class AudioReceivePipeline {
     }
 
     public var nextDeadline: ContinuousClock.Instant? { jitterBuffer.nextDeadline() }
+    /// Bytes of the packets waiting in the jitter buffer.
+    public var bufferedBytes: Int { jitterBuffer.bufferedBytes }
     public func nackList(now: ContinuousClock.Instant) -> [UInt64] { jitterBuffer.nackList(now: now) }
 
     private func deliver(_ frames: [AACFrame], into sink: MediaSink) {
@@ -63,10 +73,15 @@ public final class AudioReceivePipeline {
             configurationSent = true
         }
         for frame in frames {
-            // The encoder's priming frame sits at -encoderDelay; FLV has no negative time, so
-            // the whole audio timeline moves by the delay (the first frame lands on 0).
-            let samples = frame.pts + Int64(transcoder.encoderDelay)
-            sink.audio(frame.data, milliseconds: samples * 1000 / Int64(frame.sampleRate))
+            if let timeline, let rtp = transcoder.rtpTimestamp(atOutputPosition: frame.pts) {
+                // The frame's first sample is the input sample at its pts: its RTP time places it.
+                sink.audio(frame.data, milliseconds: timeline.milliseconds(.audio, rtpTimestamp: rtp, now: lastNow))
+            } else {
+                // The encoder's priming frame sits at -encoderDelay; FLV has no negative time, so
+                // the whole audio timeline moves by the delay (the first frame lands on 0).
+                let samples = frame.pts + Int64(transcoder.encoderDelay)
+                sink.audio(frame.data, milliseconds: samples * 1000 / Int64(frame.sampleRate))
+            }
             stats.framesOut += 1
         }
     }

@@ -29,6 +29,9 @@ public struct H264Depacketizer: Sendable {
 
     public mutating func takeKeyframeRequest() -> Bool { gate.takeKeyframeRequest() }
 
+    /// Bytes of the picture being assembled (never more than `maxAccessUnitBytes`).
+    public var bufferedBytes: Int { buffer.count }
+
     /// Feeds one RTP packet's payload. Returns the picture this packet completed, if any (on the
     /// marker bit, or the previous picture when the timestamp moves on without one).
     public mutating func push(payload: UnsafeRawBufferPointer, timestamp rtpTimestamp: UInt32,

@@ -88,6 +88,9 @@ public struct JitterBuffer: Sendable {
 
     public var bufferedCount: Int { slots.reduce(0) { $0 + ($1.occupied ? 1 : 0) } }
 
+    /// Payload bytes of the packets waiting (to check that memory stays bounded).
+    public var bufferedBytes: Int { slots.reduce(0) { $0 + ($1.occupied ? $1.payload.count : 0) } }
+
     public mutating func insert(payload: UnsafeRawBufferPointer, sequence: UInt64, timestamp: UInt32, marker: Bool,
                                 arrival: ContinuousClock.Instant) -> InsertOutcome {
         stats.received += 1

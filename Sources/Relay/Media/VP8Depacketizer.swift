@@ -29,6 +29,9 @@ public struct VP8Depacketizer: Sendable {
 
     public mutating func takeKeyframeRequest() -> Bool { gate.takeKeyframeRequest() }
 
+    /// Bytes of the frame being assembled (never more than `maxFrameBytes`).
+    public var bufferedBytes: Int { buffer.count }
+
     public mutating func push(payload: UnsafeRawBufferPointer, timestamp: UInt32, sequence: UInt64, marker: Bool) -> VP8Frame? {
         let step = boundary.observe(sequence: sequence, timestamp: timestamp)
         var completed: VP8Frame?

@@ -12,10 +12,14 @@ public final class VideoReceivePipeline {
         public var transcodeErrors = 0
         public var depacketizer = DepacketizerStats()
         public var jitter = JitterBuffer.Stats()
+        /// How long packets waited in the jitter buffer lately (a moving average), in milliseconds.
+        public var jitterBufferDelayMilliseconds: Double = 0
     }
 
     public let inputCodec: InputCodec
     public private(set) var stats = Stats()
+    /// The guest's common A/V timeline; nil stamps pictures by their own RTP clock from 0.
+    public var timeline: SharedMediaTimeline?
     public private(set) var stream: H264StreamInfo?
 
     private var jitterBuffer: JitterBuffer
@@ -53,21 +57,28 @@ public final class VideoReceivePipeline {
     /// Moves everything that may leave at `now` through to the sink.
     public func process(now: ContinuousClock.Instant, into sink: MediaSink) {
         jitterBuffer.drain(now: now) { packet in
+            DelayAverage.add(now - packet.arrival, to: &stats.jitterBufferDelayMilliseconds)
             switch inputCodec {
             case .h264:
                 if let unit = h264.push(payload: packet.payload, timestamp: packet.timestamp, sequence: packet.sequence,
                                         marker: packet.marker) {
-                    deliver(unit, into: sink)
+                    deliver(unit, now: now, into: sink)
                 }
             case .vp8:
                 if let frame = vp8.push(payload: packet.payload, timestamp: packet.timestamp, sequence: packet.sequence,
                                         marker: packet.marker) {
-                    transcode { try $0.transcode(frame) }.forEach { deliver($0, into: sink) }
+                    transcode { try $0.transcode(frame) }.forEach { deliver($0, now: now, into: sink) }
                 }
             }
         }
         stats.jitter = jitterBuffer.stats
         stats.depacketizer = inputCodec == .h264 ? h264.stats : vp8.stats
+    }
+
+    /// Bytes held between the network and the sink: packets waiting in the jitter buffer and
+    /// the picture being assembled.
+    public var bufferedBytes: Int {
+        jitterBuffer.bufferedBytes + (inputCodec == .h264 ? h264.bufferedBytes : vp8.bufferedBytes)
     }
 
     /// When `process` must run again even without new packets (a hole's wait ending).
@@ -107,7 +118,7 @@ public final class VideoReceivePipeline {
         }
     }
 
-    private func deliver(_ unit: H264AccessUnit, into sink: MediaSink) {
+    private func deliver(_ unit: H264AccessUnit, now: ContinuousClock.Instant, into sink: MediaSink) {
         let units = inputCodec == .h264 && transcoder != nil ? transcode { try $0.transcode(unit) } : [unit]
         for unit in units {
             guard let output = passthrough.push(unit) else { continue }
@@ -116,8 +127,9 @@ public final class VideoReceivePipeline {
                 stats.sequenceHeaders += 1
             }
             stream = output.stream
-            // 90 kHz RTP ticks since the first picture → milliseconds.
-            let milliseconds = clock.unwrap(output.unit.rtpTimestamp) / 90
+            // On the guest's A/V timeline, or 90 kHz RTP ticks since the first picture → milliseconds.
+            let milliseconds = timeline?.milliseconds(.video, rtpTimestamp: output.unit.rtpTimestamp, now: now)
+                ?? clock.unwrap(output.unit.rtpTimestamp) / 90
             sink.video(output.unit, milliseconds: milliseconds)
             stats.framesOut += 1
             if output.unit.isKeyframe { stats.keyframesOut += 1 }

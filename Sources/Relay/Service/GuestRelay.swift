@@ -205,6 +205,7 @@ final class GuestRelay: @unchecked Sendable {
             let feedback = media.handle(packet, now: .now)
             if !feedback.isEmpty { driver.sendRTCP(feedback) }
         case .rtcp(let packets):
+            media.handle(rtcp: packets, now: .now)
             if packets.contains(where: { if case .bye = $0 { true } else { false } }) {
                 logger.info("The SFU sent RTCP BYE for \(guest.guestId)")
             }
