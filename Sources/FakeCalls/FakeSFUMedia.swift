@@ -31,6 +31,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
         case negotiated(SFUNegotiation)
         case closed(String)
         case fixture(session: String, sources: [FixtureMediaSource])
+        case record(RecordCommand)
     }
 
     private let lock = NSLock()
@@ -48,7 +49,8 @@ public final class FakeSFUMedia: @unchecked Sendable {
     /// Binds the media socket (port 0 picks one) and starts the driver thread.
     /// - Parameter onPublisherFlowing: called once per publisher session, on the driver thread,
     ///   when its first RTP arrives (FakeCallsServer marks the session flowing with it).
-    public init(bindTo address: SocketAddress,
+    /// - Parameter recordDirectory: record mode (see `FakeCallsOptions.recordDirectory`); nil: off.
+    public init(bindTo address: SocketAddress, recordDirectory: String? = nil,
                 onPublisherFlowing: @escaping @Sendable (String) -> Void = { _ in }) throws {
         let socket = try UDPSocket(bindTo: address)
         var fds: [Int32] = [0, 0]
@@ -61,7 +63,9 @@ public final class FakeSFUMedia: @unchecked Sendable {
         localAddress = socket.localAddress
         self.socket = socket
         let thread = Thread { [self] in
-            self.run(SFUMediaEngine(socket: self.socket, now: .now, onPublisherFlowing: onPublisherFlowing))
+            let engine = SFUMediaEngine(socket: self.socket, now: .now, onPublisherFlowing: onPublisherFlowing)
+            engine.recorder = recordDirectory.map { PublisherRecorder(directory: $0, now: .now) }
+            self.run(engine)
         }
         thread.name = "fakecalls-sfu-media"
         self.thread = thread
@@ -128,6 +132,8 @@ public final class FakeSFUMedia: @unchecked Sendable {
     /// two seconds.
     public func isFlowing(session: String, mid: String) -> Bool { lock.withLock { flowing.contains("\(session)/\(mid)") } }
 
+    func enqueueRecord(_ command: RecordCommand) { enqueue(.record(command)) }
+
     private func enqueue(_ command: Command) {
         lock.withLock { commands.append(command) }
         wake()
@@ -163,6 +169,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
                 case .negotiated(let negotiation): engine.negotiated(negotiation, now: .now)
                 case .closed(let session): engine.closed(session)
                 case .fixture(let session, let sources): engine.addFixture(session: session, sources: sources)
+                case .record(let command): command.apply(to: engine.recorder)
                 }
             }
             pending.removeAll(keepingCapacity: true)
