@@ -28,7 +28,7 @@ public final class FakeCallsServer: Sendable {
         let (stream, continuation) = AsyncStream<String>.makeStream()
         flowing = continuation
         media = try FakeSFUMedia(bindTo: mediaAddress, recordDirectory: options.recordDirectory,
-                                 onPublisherFlowing: { continuation.yield($0) })
+                                 recordKeyframeInterval: options.recordKeyframeInterval, onPublisherFlowing: { continuation.yield($0) })
         mediaSide = SDPFakeMediaSide(certificate: try DTLSCertificate(commonName: "fakecalls"),
                                      mediaHost: host, mediaPort: Int(media.localAddress.port))
         mediaSide.setObserver(SDPFakeMediaSide.Observer(

@@ -50,7 +50,8 @@ public final class FakeSFUMedia: @unchecked Sendable {
     /// - Parameter onPublisherFlowing: called once per publisher session, on the driver thread,
     ///   when its first RTP arrives (FakeCallsServer marks the session flowing with it).
     /// - Parameter recordDirectory: record mode (see `FakeCallsOptions.recordDirectory`); nil: off.
-    public init(bindTo address: SocketAddress, recordDirectory: String? = nil,
+    /// - Parameter recordKeyframeInterval: see `FakeCallsOptions.recordKeyframeInterval`.
+    public init(bindTo address: SocketAddress, recordDirectory: String? = nil, recordKeyframeInterval: Duration? = nil,
                 onPublisherFlowing: @escaping @Sendable (String) -> Void = { _ in }) throws {
         let socket = try UDPSocket(bindTo: address)
         var fds: [Int32] = [0, 0]
@@ -64,7 +65,9 @@ public final class FakeSFUMedia: @unchecked Sendable {
         self.socket = socket
         let thread = Thread { [self] in
             let engine = SFUMediaEngine(socket: self.socket, now: .now, onPublisherFlowing: onPublisherFlowing)
-            engine.recorder = recordDirectory.map { PublisherRecorder(directory: $0, now: .now) }
+            engine.recorder = recordDirectory.map {
+                PublisherRecorder(directory: $0, keyframeInterval: recordKeyframeInterval, now: .now)
+            }
             self.run(engine)
         }
         thread.name = "fakecalls-sfu-media"

@@ -14,8 +14,14 @@ final class PublisherRecorder {
     /// Files that could not be created or written (reported once each).
     private(set) var failures: [String] = []
 
-    init(directory: String, now: ContinuousClock.Instant) {
+    /// How often publishers are asked (PLI) for a keyframe while recording; nil: never.
+    let keyframeInterval: Duration?
+    private var nextKeyframeRequest: ContinuousClock.Instant
+
+    init(directory: String, keyframeInterval: Duration? = nil, now: ContinuousClock.Instant) {
         self.directory = directory
+        self.keyframeInterval = keyframeInterval
+        nextKeyframeRequest = now + (keyframeInterval ?? .zero)
         clockStart = now
         wallStartMicros = UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000))
     }
@@ -24,6 +30,13 @@ final class PublisherRecorder {
         let (seconds, attoseconds) = (now - clockStart).components
         let elapsed = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
         return elapsed >= 0 ? wallStartMicros + UInt64(elapsed) : wallStartMicros - min(wallStartMicros, UInt64(-elapsed))
+    }
+
+    /// True once per `keyframeInterval`.
+    func keyframeRequestDue(now: ContinuousClock.Instant) -> Bool {
+        guard let keyframeInterval, now >= nextKeyframeRequest else { return false }
+        nextKeyframeRequest = now + keyframeInterval
+        return true
     }
 
     func negotiated(_ negotiation: SFUNegotiation) {

@@ -224,6 +224,7 @@ final class SFUMediaEngine {
             }
         }
         playFixtures(now: now)
+        requestKeyframesForRecording(now: now)
         var connected = 0
         for peer in peers.values where peer.connection.state == .connected { connected += 1 }
         statistics.connectedPeerConnections = connected
@@ -397,6 +398,20 @@ final class SFUMediaEngine {
             copy.reports = []
             sendRTCP([.senderReport(copy)], to: route.peer)
             statistics.senderReportsSent += 1
+        }
+    }
+
+    /// Record mode: a PLI to every publisher's video now and then, so a recording holds
+    /// keyframes to start playback from (browsers send them rarely on their own).
+    private func requestKeyframesForRecording(now: ContinuousClock.Instant) {
+        guard let recorder, recorder.keyframeRequestDue(now: now) else { return }
+        for peer in peers.values {
+            for mid in peer.published {
+                let codec = peer.remote.media.first { $0.mid == mid.mid }?.codecs.codecs.first?.name.lowercased()
+                guard codec != "opus", let ssrc = tracks[TrackKey(session: peer.session, mid: mid.mid)]?.mediaSSRC else { continue }
+                sendRTCP([.pictureLossIndication(RTCPPictureLossIndication(senderSSRC: feedbackSSRC, mediaSSRC: ssrc))], to: peer)
+                statistics.keyframeRequestsToPublishers += 1
+            }
         }
     }
 

@@ -35,6 +35,10 @@ struct FakeCallsCommand: AsyncParsableCommand {
         valueName: "DIR"))
     var record: String?
 
+    @Option(help: ArgumentHelp("With --record: ask each publisher for a video keyframe (PLI) every SECONDS (0: only when subscribers ask).",
+                               valueName: "SECONDS"))
+    var recordKeyframeInterval: Double = 2
+
     func run() async throws {
         RelayLogging.bootstrap(level: .info, secrets: [])
         let logger = Logger(label: "fake-calls")
@@ -42,6 +46,7 @@ struct FakeCallsCommand: AsyncParsableCommand {
         if let record {
             try FileManager.default.createDirectory(atPath: record, withIntermediateDirectories: true)
             options.recordDirectory = record
+            if recordKeyframeInterval > 0 { options.recordKeyframeInterval = .milliseconds(Int64(recordKeyframeInterval * 1000)) }
         }
         let fake = try FakeCallsServer(host: host, port: port, options: options, logger: logger)
         print("fake-calls: Calls API at \(fake.baseURL)/apps/\(appId) (media UDP \(host):\(fake.udpPort))\(record.map { "; recording publishers into \($0)" } ?? ""); Ctrl-C stops it")

@@ -59,11 +59,11 @@ import Testing
             case .h264:
                 switch first & 0x1F {
                 case 5: return true
-                case 24:  // STAP-A: look at each NAL
+                case 24:  // STAP-A: look at each NAL (browsers put SPS/PPS here, just before the IDR)
                     var offset = 1
                     while offset + 2 < payload.count {
                         let size = Int(payload[offset]) << 8 | Int(payload[offset + 1])
-                        if payload[offset + 2] & 0x1F == 5 { return true }
+                        if [5, 7].contains(payload[offset + 2] & 0x1F) { return true }
                         offset += 2 + size
                     }
                     return false
@@ -76,6 +76,20 @@ import Testing
                     return bytes[descriptor.length] & 0x01 == 0
                 }
             }
+        }
+
+        /// How many pictures are keyframes, and whether the very first video packet starts one.
+        func keyframes() throws -> (count: Int, first: Bool) {
+            var timestamps = Set<UInt32>()
+            var first: Bool?
+            for datagram in packets {
+                let header = try RTPPacketView.parse(datagram.payload)
+                guard header.payloadType == videoPT else { continue }
+                let starts = Self.startsKeyframe(Array(datagram.payload[header.payloadRange]), codec: videoCodec)
+                if first == nil { first = starts }
+                if starts { timestamps.insert(header.timestamp) }
+            }
+            return (timestamps.count, first ?? false)
         }
 
         /// Opus samples (48 kHz) the audio RTP spans: last − first timestamp + one packet.
@@ -146,6 +160,9 @@ import Testing
     func aRecordedBrowserPublishBecomesDecodableH264AndAAC(_ name: String) throws {
         let recording = try Recording(name)
         let expectedVideoFrames = try recording.completeVideoFrames()
+        let keyframes = try recording.keyframes()
+        #expect(keyframes.first, "the recording starts with a keyframe")
+        #expect(keyframes.count >= 4, "\(keyframes.count) keyframes (record mode asks for one every 2 s)")
         #expect(expectedVideoFrames >= 150, "the recording holds \(expectedVideoFrames) frames from its first keyframe")
         let (flv, sink) = try relay(recording)
         let probe = try probe(flv)
