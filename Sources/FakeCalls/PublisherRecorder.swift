@@ -39,8 +39,8 @@ final class PublisherRecorder {
         return true
     }
 
-    func negotiated(_ negotiation: SFUNegotiation) {
-        recording.negotiated(session: negotiation.session, published: negotiation.published)
+    func negotiated(session: String, published: [SFUNegotiation.PublishedMid]) {
+        recording.negotiated(session: session, published: published)
     }
 
     func descriptions(session: String, offer: String, answer: String) {

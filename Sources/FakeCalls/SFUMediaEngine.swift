@@ -141,7 +141,7 @@ final class SFUMediaEngine {
             tracks[TrackKey(session: negotiation.session, mid: mid.mid)] = Track()
         }
         rebuildRoutes()
-        recorder?.negotiated(negotiation)
+        recorder?.negotiated(session: negotiation.session, published: negotiation.published)
     }
 
     func addFixture(session: String, sources: [FixtureMediaSource]) {
