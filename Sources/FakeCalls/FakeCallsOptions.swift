@@ -19,6 +19,13 @@ public struct FakeCallsOptions: Sendable {
     public var mutationLatency: Duration
     /// Max tracks in one tracks/new (Calls: 64).
     public var maxTracksPerRequest: Int
+    /// Record mode: each publisher session's decrypted RTP/RTCP goes to
+    /// `<dir>/<session id>/<trackName>.pcap` (RTP on UDP 5004, RTCP on 5005) with its
+    /// `offer.sdp` and `answer.sdp` beside them. nil: off. Only `FakeCallsServer` records.
+    public var recordDirectory: String? = nil
+    /// Record mode: ask every publisher for a video keyframe (PLI) this often, so recordings
+    /// hold keyframes to start from. nil: only when subscribers ask.
+    public var recordKeyframeInterval: Duration? = nil
 
     public init(apps: [String: String], publisherFlow: PublisherFlow = .immediately,
                 mutationLatency: Duration = .zero, maxTracksPerRequest: Int = 64) {

@@ -27,15 +27,22 @@ public final class FakeCallsServer: Sendable {
         }
         let (stream, continuation) = AsyncStream<String>.makeStream()
         flowing = continuation
-        media = try FakeSFUMedia(bindTo: mediaAddress, onPublisherFlowing: { continuation.yield($0) })
+        media = try FakeSFUMedia(bindTo: mediaAddress, recordDirectory: options.recordDirectory,
+                                 recordKeyframeInterval: options.recordKeyframeInterval, onPublisherFlowing: { continuation.yield($0) })
         mediaSide = SDPFakeMediaSide(certificate: try DTLSCertificate(commonName: "fakecalls"),
                                      mediaHost: host, mediaPort: Int(media.localAddress.port))
         mediaSide.setObserver(SDPFakeMediaSide.Observer(
             negotiated: { [media] in media.negotiated($0) }, closed: { [media] in media.sessionClosed($0) }))
-        let api = FakeCallsAPI(options: options, mediaSide: mediaSide, logger: logger)
+        let api = FakeCallsAPI(options: options, mediaSide: Self.recording(mediaSide, into: media, options: options),
+                               logger: logger)
         self.api = api
         // A publisher's first RTP ends `not_found_track_error` for its tracks (and makes them active).
-        flowTask = Task { for await session in stream { await api.markFlowing(session: session) } }
+        flowTask = Task { [media] in
+            for await session in stream {
+                await api.markFlowing(session: session)
+                if options.recordDirectory != nil { await Self.recordTrackNames(session: session, api: api, media: media) }
+            }
+        }
         do {
             server = try MicroHTTPServer(configuration: HTTPServerConfiguration(host: host, port: port, logger: logger),
                                          handler: api.handler)
@@ -76,5 +83,21 @@ public final class FakeCallsServer: Sendable {
         server.stop()
         media.stop()
         flowing.finish()
+    }
+}
+
+// MARK: Record mode
+
+extension FakeCallsServer {
+    /// In record mode the API talks to the media side through `RecordingMediaSide` (which hands
+    /// offer/answer text to the recorder).
+    static func recording(_ mediaSide: SDPFakeMediaSide, into media: FakeSFUMedia,
+                          options: FakeCallsOptions) -> any FakeSFUMediaSide {
+        options.recordDirectory == nil ? mediaSide : RecordingMediaSide(inner: mediaSide, media: media)
+    }
+
+    /// The publisher's first RTP arrived, so its tracks/new finished: its track names are known.
+    static func recordTrackNames(session: String, api: FakeCallsAPI, media: FakeSFUMedia) async {
+        media.recordTrackNames(session: session, await api.localTrackNames(session: session))
     }
 }

@@ -31,6 +31,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
         case negotiated(SFUNegotiation)
         case closed(String)
         case fixture(session: String, sources: [FixtureMediaSource])
+        case record(RecordCommand)
     }
 
     private let lock = NSLock()
@@ -48,7 +49,9 @@ public final class FakeSFUMedia: @unchecked Sendable {
     /// Binds the media socket (port 0 picks one) and starts the driver thread.
     /// - Parameter onPublisherFlowing: called once per publisher session, on the driver thread,
     ///   when its first RTP arrives (FakeCallsServer marks the session flowing with it).
-    public init(bindTo address: SocketAddress,
+    /// - Parameter recordDirectory: record mode (see `FakeCallsOptions.recordDirectory`); nil: off.
+    /// - Parameter recordKeyframeInterval: see `FakeCallsOptions.recordKeyframeInterval`.
+    public init(bindTo address: SocketAddress, recordDirectory: String? = nil, recordKeyframeInterval: Duration? = nil,
                 onPublisherFlowing: @escaping @Sendable (String) -> Void = { _ in }) throws {
         let socket = try UDPSocket(bindTo: address)
         var fds: [Int32] = [0, 0]
@@ -61,7 +64,11 @@ public final class FakeSFUMedia: @unchecked Sendable {
         localAddress = socket.localAddress
         self.socket = socket
         let thread = Thread { [self] in
-            self.run(SFUMediaEngine(socket: self.socket, now: .now, onPublisherFlowing: onPublisherFlowing))
+            let engine = SFUMediaEngine(socket: self.socket, now: .now, onPublisherFlowing: onPublisherFlowing)
+            engine.recorder = recordDirectory.map {
+                PublisherRecorder(directory: $0, keyframeInterval: recordKeyframeInterval, now: .now)
+            }
+            self.run(engine)
         }
         thread.name = "fakecalls-sfu-media"
         self.thread = thread
@@ -128,6 +135,8 @@ public final class FakeSFUMedia: @unchecked Sendable {
     /// two seconds.
     public func isFlowing(session: String, mid: String) -> Bool { lock.withLock { flowing.contains("\(session)/\(mid)") } }
 
+    func enqueueRecord(_ command: RecordCommand) { enqueue(.record(command)) }
+
     private func enqueue(_ command: Command) {
         lock.withLock { commands.append(command) }
         wake()
@@ -163,6 +172,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
                 case .negotiated(let negotiation): engine.negotiated(negotiation, now: .now)
                 case .closed(let session): engine.closed(session)
                 case .fixture(let session, let sources): engine.addFixture(session: session, sources: sources)
+                case .record(let command): command.apply(to: engine.recorder)
                 }
             }
             pending.removeAll(keepingCapacity: true)

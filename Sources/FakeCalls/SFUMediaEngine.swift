@@ -109,6 +109,8 @@ final class SFUMediaEngine {
     private var fixtureScratch: [[UInt8]] = []
     /// The SFU's own SSRC as a feedback sender.
     private let feedbackSSRC: UInt32 = 0x5346_5500
+    /// Record mode: every publisher's decrypted RTP/RTCP also goes to files (nil: off).
+    var recorder: PublisherRecorder?
 
     init(socket: UDPSocket, now: ContinuousClock.Instant, onPublisherFlowing: @escaping @Sendable (String) -> Void) {
         self.socket = socket
@@ -139,6 +141,7 @@ final class SFUMediaEngine {
             tracks[TrackKey(session: negotiation.session, mid: mid.mid)] = Track()
         }
         rebuildRoutes()
+        recorder?.negotiated(session: negotiation.session, published: negotiation.published)
     }
 
     func addFixture(session: String, sources: [FixtureMediaSource]) {
@@ -152,10 +155,12 @@ final class SFUMediaEngine {
         fixtures[session] = nil
         for key in tracks.keys where key.session == session { tracks[key] = nil }
         rebuildRoutes()
+        recorder?.closed(session: session)
     }
 
     func closeAll() {
         for session in Array(peers.keys) { removePeer(session) }
+        recorder?.closeAll()
     }
 
     private func removePeer(_ session: String) {
@@ -219,6 +224,7 @@ final class SFUMediaEngine {
             }
         }
         playFixtures(now: now)
+        requestKeyframesForRecording(now: now)
         var connected = 0
         for peer in peers.values where peer.connection.state == .connected { connected += 1 }
         statistics.connectedPeerConnections = connected
@@ -274,6 +280,7 @@ final class SFUMediaEngine {
         }
         guard let origin, let track = tracks[TrackKey(session: peer.session, mid: origin.mid)] else { return }
         statistics.publisherRTPReceived += 1
+        recorder?.rtp(received, session: peer.session, mid: origin.mid, now: now)
         if !peer.reportedFlowing {
             peer.reportedFlowing = true
             onPublisherFlowing(peer.session)
@@ -321,6 +328,7 @@ final class SFUMediaEngine {
     // MARK: Feedback
 
     private func receiveRTCP(_ packets: [RTCPPacket], from peer: Peer, now: ContinuousClock.Instant) {
+        if !peer.published.isEmpty { recorder?.rtcp(packets, session: peer.session, now: now) }
         for packet in packets {
             switch packet {
             case .pictureLossIndication(let pli):
@@ -390,6 +398,20 @@ final class SFUMediaEngine {
             copy.reports = []
             sendRTCP([.senderReport(copy)], to: route.peer)
             statistics.senderReportsSent += 1
+        }
+    }
+
+    /// Record mode: a PLI to every publisher's video now and then, so a recording holds
+    /// keyframes to start playback from (browsers send them rarely on their own).
+    private func requestKeyframesForRecording(now: ContinuousClock.Instant) {
+        guard let recorder, recorder.keyframeRequestDue(now: now) else { return }
+        for peer in peers.values {
+            for mid in peer.published {
+                let codec = peer.remote.media.first { $0.mid == mid.mid }?.codecs.codecs.first?.name.lowercased()
+                guard codec != "opus", let ssrc = tracks[TrackKey(session: peer.session, mid: mid.mid)]?.mediaSSRC else { continue }
+                sendRTCP([.pictureLossIndication(RTCPPictureLossIndication(senderSSRC: feedbackSSRC, mediaSSRC: ssrc))], to: peer)
+                statistics.keyframeRequestsToPublishers += 1
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FakeCalls
+import Foundation
 import Logging
 import Relay
 import ServiceLifecycle
@@ -29,12 +30,26 @@ struct FakeCallsCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on (IPv4).")
     var host: String = "127.0.0.1"
 
+    @Option(help: ArgumentHelp(
+        "Record mode: write each publisher's decrypted RTP/RTCP to DIR/<session id>/<trackName>.pcap (RTP on UDP 5004, RTCP on 5005) with its offer.sdp and answer.sdp.",
+        valueName: "DIR"))
+    var record: String?
+
+    @Option(help: ArgumentHelp("With --record: ask each publisher for a video keyframe (PLI) every SECONDS (0: only when subscribers ask).",
+                               valueName: "SECONDS"))
+    var recordKeyframeInterval: Double = 2
+
     func run() async throws {
         RelayLogging.bootstrap(level: .info, secrets: [])
         let logger = Logger(label: "fake-calls")
-        let fake = try FakeCallsServer(host: host, port: port, options: FakeCallsOptions(appId: appId, token: token),
-                                       logger: logger)
-        print("fake-calls: Calls API at \(fake.baseURL)/apps/\(appId) (media UDP \(host):\(fake.udpPort)); Ctrl-C stops it")
+        var options = FakeCallsOptions(appId: appId, token: token)
+        if let record {
+            try FileManager.default.createDirectory(atPath: record, withIntermediateDirectories: true)
+            options.recordDirectory = record
+            if recordKeyframeInterval > 0 { options.recordKeyframeInterval = .milliseconds(Int64(recordKeyframeInterval * 1000)) }
+        }
+        let fake = try FakeCallsServer(host: host, port: port, options: options, logger: logger)
+        print("fake-calls: Calls API at \(fake.baseURL)/apps/\(appId) (media UDP \(host):\(fake.udpPort))\(record.map { "; recording publishers into \($0)" } ?? ""); Ctrl-C stops it")
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: UntilShutdown { fake.stop() })],
