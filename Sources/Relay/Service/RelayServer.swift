@@ -14,7 +14,12 @@ public final class RelayServer: Sendable {
     /// The port the HTTP server is bound to (useful when the config says 0).
     public var port: Int { server.port }
 
-    public init(config: RelayConfig, logger: Logger) throws {
+    public convenience init(config: RelayConfig, logger: Logger) throws {
+        try self.init(config: config, logger: logger, relayOptions: GuestRelay.Options())
+    }
+
+    /// `relayOptions`: lifecycle timers and the RTMP publisher's settings (tests shorten them).
+    init(config: RelayConfig, logger: Logger, relayOptions: GuestRelay.Options) throws {
         self.logger = logger
         let http = try CurlHTTPClient()
         let calls = CallsClient(baseURL: config.relay.callsBaseURL, appId: config.cloudflare.callsAppId,
@@ -27,11 +32,12 @@ public final class RelayServer: Sendable {
         // relayd itself only listens on loopback (demo, tests): then its media stays there too.
         let loopbackOnly = SocketAddress(ip: config.relay.listenHost, port: 0)?.isLoopback ?? false
         let bindAddress = loopbackOnly ? SocketAddress(ipv4: 127, 0, 0, 1, port: 0) : SocketAddress(ipv4: 0, 0, 0, 0, port: 0)
-        guests = RelayGuests { guest in
+        let guestGone = GuestGoneHandler()
+        guests = RelayGuests(makeDependencies: { guest in
             GuestRelay.Dependencies(calls: calls, certificate: certificate, rtmpURL: config.rtmpURL(for: guest.guestId),
                                     video: config.relay.video, audio: config.relay.audio, bindAddress: bindAddress,
-                                    logger: logger)
-        }
+                                    logger: logger, options: relayOptions)
+        }, onGuestGone: guestGone)
         let observer = guests
         let settings = WHIPEndpoint.Settings(
             guestStatus: { id in
@@ -42,9 +48,11 @@ public final class RelayServer: Sendable {
                 }
             },
             bearerToken: config.relay.whipBearerToken?.reveal())
-        whip = WHIPEndpoint(settings: settings, calls: calls, offerPolicy: SDPGuestOfferPolicy(), observer: observer,
-                            logger: logger)
-        let routes = RelayRoutes(whip: whip, guests: guests)
+        let endpoint = WHIPEndpoint(settings: settings, calls: calls, offerPolicy: SDPGuestOfferPolicy(),
+                                    observer: observer, logger: logger)
+        whip = endpoint
+        guestGone.set { [weak endpoint] guest in await endpoint?.endVanished(guest) }
+        let routes = RelayRoutes(whip: endpoint, guests: guests)
         var tls: HTTPServerTLS?
         if let files = config.relay.tls {
             tls = HTTPServerTLS(certificatePEM: try String(contentsOfFile: files.certificateFile, encoding: .utf8),
