@@ -262,6 +262,7 @@ final class GuestRelay: @unchecked Sendable {
 
         var (configuration, remote) = try SessionSetup.configuration(side: .relay, local: local, localSDP: answer, remoteSDP: offer)
         if let consent = dependencies.options.lifecycle.consentTimeout { configuration.ice.consentTimeout = consent }
+        if let interval = dependencies.options.lifecycle.consentInterval { configuration.ice.consentInterval = interval }
         let media = try makeMedia(remote: remote, answer: answer)
         let meter = GuestMediaMeter()
         lock.withLock {
@@ -413,25 +414,39 @@ final class GuestRelay: @unchecked Sendable {
             let feedback = media.handle(packet, now: now)
             if !feedback.isEmpty { driver.sendRTCP(feedback) }
             meter.received(bytes: packet.bytes.count, now: now, media: media)
-        case .rtcp(let packets):
-            if packets.contains(where: { if case .bye = $0 { true } else { false } }) {
+        case .rtcp:
+            if let end = Self.legEnd(for: event) {
                 logger.info("The SFU sent RTCP BYE for \(guest.guestId)")
-                events.yield(.legEnded(leg: leg, .bye))
+                events.yield(.legEnded(leg: leg, end))
             }
         case .connected:
             logger.debug("ICE and DTLS connected for \(guest.guestId)")
             events.yield(.connected(leg: leg))
             let feedback = media.tick(now: .now)
             if !feedback.isEmpty { driver.sendRTCP(feedback) }
-        case .disconnected(let reason):
-            switch reason {
-            case .localClose: break  // this side ended the leg
-            case .consentLost: events.yield(.legEnded(leg: leg, .consentLost))
-            case .closeNotify: events.yield(.legEnded(leg: leg, .closeNotify))
-            default: events.yield(.legEnded(leg: leg, .connectionFailed(reason.description)))
-            }
+        case .disconnected:
+            if let end = Self.legEnd(for: event) { events.yield(.legEnded(leg: leg, end)) }
         default:
             break
+        }
+    }
+
+    /// Which peer events end the leg: RTCP BYE, consent lost, close_notify, ICE/DTLS/SRTP
+    /// failures. Not this side's own close.
+    static func legEnd(for event: PeerConnectionEvent) -> GuestRelayLifecycle.LegEnd? {
+        switch event {
+        case .rtcp(let packets):
+            return packets.contains(where: { if case .bye = $0 { true } else { false } }) ? .bye : nil
+        case .disconnected(.localClose):
+            return nil
+        case .disconnected(.consentLost):
+            return .consentLost
+        case .disconnected(.closeNotify):
+            return .closeNotify
+        case .disconnected(let reason):
+            return .connectionFailed(reason.description)
+        default:
+            return nil
         }
     }
 }

@@ -82,8 +82,10 @@ struct GuestRelayLifecycle: Sendable {
         var inactiveChecksBeforeClose = 2
         var backoffInitial: Duration = .milliseconds(500)
         var backoffMax: Duration = .seconds(10)
-        /// Overrides the ICE consent timeout (RFC 7675's 30 s) of the SFU leg; tests shorten it.
+        /// Override the ICE consent timeout (RFC 7675's 30 s) and check interval (5 s) of the SFU
+        /// leg; tests shorten them (the interval must stay well under the timeout).
         var consentTimeout: Duration?
+        var consentInterval: Duration?
         /// How often the supervision task wakes to run `tick`.
         var tickInterval: Duration = .milliseconds(500)
 
