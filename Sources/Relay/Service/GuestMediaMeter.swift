@@ -1,9 +1,9 @@
 import Foundation
 
 /// Measures one leg's incoming media for the status page: bitrate and frame rate over the last
-/// second, loss, feedback sent, the picture size. Fed on the UDP driver thread with every RTP
-/// packet (counting only, no lock); once a second it copies its figures into a snapshot that
-/// other threads read under a lock — one lock per second, not per packet.
+/// two seconds, loss, feedback sent, the picture size. Fed on the UDP driver thread with every RTP
+/// packet (counting only; a lock four times a second for the arrival time); once per window (2 s) it copies its figures into a snapshot that
+/// other threads read under a lock — one lock per window, not per packet.
 ///
 /// `@unchecked Sendable`: the counters below `lock` are touched only by the driver thread (the
 /// one calling `received`); `published` and `lastPacket` only while holding `lock`.
@@ -37,8 +37,9 @@ final class GuestMediaMeter: @unchecked Sendable {
     private var bytes = 0
     private var windowStart: ContinuousClock.Instant?
     private var framesAtWindowStart = 0
+    private var lastPacketMark = ContinuousClock.now
 
-    init(window: Duration = .seconds(1)) { self.window = window }
+    init(window: Duration = .seconds(2)) { self.window = window }
 
     /// When the last RTP packet arrived (nil: none yet on this leg).
     var lastMedia: ContinuousClock.Instant? { lock.withLock { lastPacket } }
@@ -53,6 +54,11 @@ final class GuestMediaMeter: @unchecked Sendable {
             framesAtWindowStart = media.video?.stats.framesOut ?? 0
             lock.withLock { lastPacket = now }
             return
+        }
+        // The arrival time feeds the silence check: kept fresh to a quarter second.
+        if now - lastPacketMark >= .milliseconds(250) {
+            lastPacketMark = now
+            lock.withLock { lastPacket = now }
         }
         let elapsed = now - start
         guard elapsed >= window else { return }

@@ -68,7 +68,9 @@ final class GuestRelay: @unchecked Sendable {
     var publishes = 0
     var rtmpReconnects = 0
     private var legNumber = 0
-    private var loggedLegError: String?
+    /// Failures already logged since the relay last worked (each is logged once, not per retry).
+    /// Touched by the supervision task only.
+    private var loggedFailures: Set<String> = []
     private var task: Task<Void, Never>?
     private var closedItself: (@Sendable (GuestRelay, String) -> Void)?
 
@@ -160,7 +162,15 @@ final class GuestRelay: @unchecked Sendable {
                     result = .failure(error)
                 }
                 let check = RelayErrorAdvice.publisherCheck(result, guest: guest)
-                if case .unknown(let reason) = check { logOnce("Cannot ask Calls whether \(guest.guestId) still publishes: \(reason)") }
+                if case .unknown(let reason) = check {
+                    // While reconnecting, the leg's failure was logged and the status carries this
+                    // too; logged it would say the same thing (token, network) a second time.
+                    if lock.withLock({ lifecycle.state }) == .relaying {
+                        logOnce("Cannot ask Calls whether \(guest.guestId) still publishes: \(reason)")
+                    } else {
+                        logger.debug("Cannot ask Calls whether \(guest.guestId) still publishes: \(reason)")
+                    }
+                }
                 pending += lock.withLock { lifecycle.publisherChecked(check, now: .now) }
             case .close(let reason):
                 logger.notice("Ending relay for \(guest.guestId): \(reason)")
@@ -192,7 +202,7 @@ final class GuestRelay: @unchecked Sendable {
             }
             if recovered {
                 logger.notice("Relay for \(guest.guestId) is connected to the SFU again (reconnect \(reconnects))")
-                loggedLegError = nil
+                loggedFailures.removeAll()
             }
             return []
         case .legEnded(let leg, let end):
@@ -215,13 +225,28 @@ final class GuestRelay: @unchecked Sendable {
 
     /// Logs a failure once per occurrence: the same failure repeating while retrying stays quiet.
     private func logOnce(_ message: String, key: String? = nil) {
-        let key = key ?? message
-        guard key != loggedLegError else {
+        guard loggedFailures.insert(Self.failureKey(key ?? message)).inserted else {
             logger.debug("\(message)")
             return
         }
-        loggedLegError = key
         logger.error("\(message)")
+    }
+
+    /// The same failure on another leg names another subscriber session: ids (16+ hex digits)
+    /// do not make a failure new.
+    static func failureKey(_ message: String) -> String {
+        var key = ""
+        var run = ""
+        for character in message {
+            if character.isHexDigit {
+                run.append(character)
+                continue
+            }
+            key += run.count >= 16 ? "<id>" : run
+            run = ""
+            key.append(character)
+        }
+        return key + (run.count >= 16 ? "<id>" : run)
     }
 
     // MARK: One leg

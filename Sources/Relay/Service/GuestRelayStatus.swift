@@ -100,7 +100,7 @@ extension GuestRelay {
         var lastPacket: Duration?
         if let last = meter?.lastMedia { lastPacket = now - last }
         // Figures of a window that ended long ago would describe media that no longer flows.
-        let stale = lastPacket.map { $0 > Duration.seconds(3) } ?? true
+        let stale = lastPacket.map { $0 > Duration.seconds(5) } ?? true
         let peer = driver.map { driver -> GuestRelayStatus.Media in
             let stats = driver.statistics
             return GuestRelayStatus.Media(
