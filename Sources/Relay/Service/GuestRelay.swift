@@ -439,8 +439,8 @@ final class GuestRelay: @unchecked Sendable {
             let feedback = media.handle(packet, now: now)
             if !feedback.isEmpty { driver.sendRTCP(feedback) }
             meter.received(bytes: packet.bytes.count, now: now, media: media)
-        case .rtcp:
-            if let end = Self.legEnd(for: event) {
+        case .rtcp(let packets):
+            if let end = Self.legEnd(forRTCP: packets) {
                 logger.info("The SFU sent RTCP BYE for \(guest.guestId)")
                 events.yield(.legEnded(leg: leg, end))
             }
@@ -456,12 +456,16 @@ final class GuestRelay: @unchecked Sendable {
         }
     }
 
+    static func legEnd(forRTCP packets: [RTCPPacket]) -> GuestRelayLifecycle.LegEnd? {
+        packets.contains(where: { if case .bye = $0 { true } else { false } }) ? .bye : nil
+    }
+
     /// Which peer events end the leg: RTCP BYE, consent lost, close_notify, ICE/DTLS/SRTP
     /// failures. Not this side's own close.
     static func legEnd(for event: PeerConnectionEvent) -> GuestRelayLifecycle.LegEnd? {
         switch event {
         case .rtcp(let packets):
-            return packets.contains(where: { if case .bye = $0 { true } else { false } }) ? .bye : nil
+            return legEnd(forRTCP: packets)
         case .disconnected(.localClose):
             return nil
         case .disconnected(.consentLost):
