@@ -72,6 +72,7 @@ final class GuestRelay: @unchecked Sendable {
     /// Touched by the supervision task only.
     private var loggedFailures: Set<String> = []
     private var task: Task<Void, Never>?
+    private let tickQueued = TickLatch()
     private var closedItself: (@Sendable (GuestRelay, String) -> Void)?
 
     init(guest: PublishedGuest, dependencies: Dependencies) {
@@ -90,7 +91,8 @@ final class GuestRelay: @unchecked Sendable {
     /// Starts the supervision task. `onClosedItself` runs once if the relay ends on its own
     /// (the guest's publish ended at Calls), not when `stop` ends it.
     func start(onClosedItself: (@Sendable (GuestRelay, String) -> Void)? = nil) {
-        let (inputs, continuation) = AsyncStream<Input>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        // Unbounded, so no peer event is ever dropped; ticks cannot pile up (one queued at most).
+        let (inputs, continuation) = AsyncStream<Input>.makeStream()
         lock.withLock { closedItself = onClosedItself }
         let task = Task { [self] in
             await supervise(inputs: inputs, continuation: continuation)
@@ -116,10 +118,12 @@ final class GuestRelay: @unchecked Sendable {
 
     private func supervise(inputs: AsyncStream<Input>, continuation: AsyncStream<Input>.Continuation) async {
         let interval = dependencies.options.lifecycle.tickInterval
+        let tickQueued = tickQueued
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                continuation.yield(.tick)
+                // While the loop waits on Calls, one tick waits for it, not one per interval.
+                if !tickQueued.testAndSet() { continuation.yield(.tick) }
             }
         }
         defer { ticker.cancel() }
@@ -190,6 +194,7 @@ final class GuestRelay: @unchecked Sendable {
     private func react(to input: Input) -> [GuestRelayLifecycle.Action] {
         switch input {
         case .tick:
+            tickQueued.clear()
             let lastMedia = lock.withLock { meter }?.lastMedia
             let (actions, error) = lock.withLock { (lifecycle.tick(now: .now, lastMedia: lastMedia), lifecycle.lastError) }
             if actions.contains(.endLeg), let error { announceLegEnd(error) }  // a stalled leg
@@ -478,6 +483,24 @@ final class GuestRelay: @unchecked Sendable {
             return nil
         }
     }
+}
+
+/// At most one tick waiting in the supervision task's input stream.
+///
+/// `@unchecked Sendable`: `queued` is read and written only while holding `lock`.
+final class TickLatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var queued = false
+
+    /// Sets the latch; returns whether it was already set.
+    func testAndSet() -> Bool {
+        lock.withLock {
+            defer { queued = true }
+            return queued
+        }
+    }
+
+    func clear() { lock.withLock { queued = false } }
 }
 
 struct RelayFailure: Error, CustomStringConvertible {
