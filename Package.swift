@@ -33,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Latency percentiles in `make bench` only (RelayBench), not linked into relayd.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: cLibraries + [
         // Typed wrappers for the variadic functions and macros Swift cannot call
@@ -44,6 +47,7 @@ let package = Package(
                 "CRelayShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(name: "FakeCalls", dependencies: ["Relay", .product(name: "Logging", package: "swift-log")]),
@@ -58,7 +62,14 @@ let package = Package(
             ]
         ),
         // `make bench`: figures measured in CPU time, printed and written to bench/results.json.
-        .executableTarget(name: "RelayBench", dependencies: ["Relay"], path: "Benchmarks/RelayBench"),
+        .executableTarget(
+            name: "RelayBench",
+            dependencies: [
+                "Relay", "FakeCalls", "FakeMediaMTX",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks/RelayBench"),
         .testTarget(
             name: "RelayTests",
             dependencies: ["Relay", "FakeCalls", "FakeMediaMTX", "CRelayShim"] + cLibraryDependencies,

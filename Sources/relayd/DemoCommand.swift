@@ -15,6 +15,11 @@ struct DemoCommand: AsyncParsableCommand {
             real ICE/DTLS/SRTP); relayd subscribes at once, relays it for --duration seconds as \
             H.264 + AAC by RTMP into FakeMediaMTX, and reports what arrived (time to the path \
             being ready, frames, keyframes, size, audio frames, the recording's path).
+
+            With --serve, relayd (on 127.0.0.1:--port, 8088 by default), FakeCalls in forward mode \
+            and FakeMediaMTX then keep running: open the printed guest page URL in a browser, \
+            press Join, and the camera and microphone are relayed into FakeMediaMTX (path guest1). \
+            Ctrl-C (SIGINT) or SIGTERM stops everything cleanly.
             """
     )
 
@@ -24,8 +29,11 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON on stdout.")
     var json = false
 
-    @Flag(help: "Keep serving after the recorded guest (not available yet).")
+    @Flag(help: "After the report, keep relayd, FakeCalls and FakeMediaMTX running for a browser guest (Ctrl-C stops).")
     var serve = false
+
+    @Option(help: ArgumentHelp("With --serve: relayd's HTTP port on 127.0.0.1 (0 picks a free one).", valueName: "port"))
+    var port: Int = 8088
 
     @Option(help: ArgumentHelp("The browser SDP offer to publish.", valueName: "file"))
     var offer: String?
@@ -34,7 +42,7 @@ struct DemoCommand: AsyncParsableCommand {
         guard duration > 0, duration.isFinite else {
             throw ValidationError("--duration must be a positive number of seconds, got \(duration)")
         }
-        if serve { throw ValidationError("--serve needs the guest page, which is not built yet") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
     }
 
     func run() async throws {
@@ -62,6 +70,12 @@ struct DemoCommand: AsyncParsableCommand {
         }
         guard report.publish.whipStatus == 201, report.guests.allSatisfy({ $0.pathReady && $0.video.frames > 0 }) else {
             throw RelaydExit.runtimeFailure
+        }
+        if serve {
+            let served = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("out/demo-serve")
+            // Without the demo's log capture: serving may run for hours.
+            let serveLogger = Logger(label: "relayd") { RelayLogging.makeHandler(label: $0, level: .info) }
+            try await DemoServe(port: port, recordDirectory: served, logger: serveLogger).run()
         }
     }
 

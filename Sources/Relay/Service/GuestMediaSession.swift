@@ -29,6 +29,9 @@ final class GuestMediaSession: @unchecked Sendable {
     /// Set from the RTMP thread when the output needs a keyframe (after a reconnect).
     private let keyframeWanted = AtomicFlag()
     private(set) var packets = 0
+    private(set) var bytesReceived = 0
+    /// Read by `/metrics` from other threads; refreshed once a second (with REMB) and at the end.
+    let published = PublishedMediaCounters()
     private(set) var plisSent = 0
     private(set) var nacksSent = 0
 
@@ -45,6 +48,7 @@ final class GuestMediaSession: @unchecked Sendable {
     /// Handles one RTP packet and returns the RTCP to send now.
     func handle(_ rtp: ReceivedRTP, now: ContinuousClock.Instant) -> [RTCPPacket] {
         packets += 1
+        bytesReceived += rtp.bytes.count
         let header = rtp.header
         let payloadType = Int(header.payloadType)
         rtp.bytes.withUnsafeBytes { bytes in
@@ -100,11 +104,15 @@ final class GuestMediaSession: @unchecked Sendable {
                 senderSSRC: localSSRC, bitrate: 4_000_000, ssrcs: [ssrc] + (audioSSRC.map { [$0] } ?? []))))
             feedback.append(.receiverReport(RTCPReceiverReport(ssrc: localSSRC)))
             lastREMB = now
+            published.store(currentCounters)
         }
         return feedback
     }
 
-    func finish() { audio?.finish(into: sink) }
+    func finish() {
+        audio?.finish(into: sink)
+        published.store(currentCounters)
+    }
 }
 
 /// A flag one thread sets and another takes.

@@ -30,6 +30,8 @@ final class GuestRelay: @unchecked Sendable {
         var bindAddress: SocketAddress
         var logger: Logger
         var options = Options()
+        /// Where this guest's thumbnails go (the operator page), if anywhere.
+        var snapshot: GuestSnapshot? = nil
     }
 
     /// What the supervision task reacts to.
@@ -58,7 +60,7 @@ final class GuestRelay: @unchecked Sendable {
     private var subscribedMids: [String] = []
     var driver: UDPPeerDriver?
     var publisher: RTMPPublisher?
-    private var media: GuestMediaSession?
+    var media: GuestMediaSession?
     var meter: GuestMediaMeter?
     var codecs = LegCodecs()
     /// connecting / publishing / reconnecting; nil while no RTMP publish runs.
@@ -376,6 +378,7 @@ final class GuestRelay: @unchecked Sendable {
         }
         let publisher = try makePublisher()
         let sink = RTMPMediaSink(publisher: publisher)
+        sink.snapshot = dependencies.snapshot
         let session = GuestMediaSession(routes: routes, video: video, audio: audio, sink: sink)
         sink.onFirstVideo = { [weak self, logger, guest, dependencies] in
             logger.info("Received video track from Cloudflare Calls for \(guest.guestId)")

@@ -5,6 +5,8 @@ final class RTMPMediaSink: MediaSink {
     let publisher: RTMPPublisher
     /// Called on the first picture (the seed's "Received video track" moment).
     var onFirstVideo: (() -> Void)?
+    /// The operator page's thumbnail taker (sees every access unit, keeps a keyframe every 2 s).
+    var snapshot: GuestSnapshot?
 
     init(publisher: RTMPPublisher) { self.publisher = publisher }
 
@@ -15,6 +17,7 @@ final class RTMPMediaSink: MediaSink {
             onFirstVideo = nil
             first()
         }
+        if unit.isKeyframe { snapshot?.offer(unit, now: .now) }
         var bytes = unit.avcc
         if unit.isKeyframe, let sps = unit.sps, let pps = unit.pps,
            !unit.nalUnits.contains(where: { H264NALType.of($0.first ?? 0) == H264NALType.sps.rawValue }) {

@@ -4,8 +4,16 @@ import Foundation
 struct RelayRoutes: Sendable {
     let whip: WHIPEndpoint
     let guests: RelayGuests
+    /// `GET /guest_join` (nil: not served).
+    var guestPage: GuestPage? = nil
+    /// `GET /metrics` (nil: not served).
+    var metrics: RelayMetrics? = nil
+    /// `/operator`, thumbnails and kick (nil: not served).
+    var operatorRoutes: OperatorRoutes? = nil
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        if let response = await pageOrMetrics(request) { return response }
+        if let operatorRoutes, let response = await operatorRoutes.handle(request) { return response }
         if request.method == "GET", request.path == WHIPEndpoint.sessionsPath {
             return await sessions()
         }
@@ -16,7 +24,7 @@ struct RelayRoutes: Sendable {
         default:
             return HTTPResponse(
                 status: 404, contentType: "text/plain; charset=utf-8",
-                text: "no such resource: \(request.method) \(request.path) (relayd serves /api/calls/whip/{guest}, /api/calls/sessions, /healthz)\n")
+                text: "no such resource: \(request.method) \(request.path) (relayd serves /api/calls/whip/{guest}, /api/calls/sessions, /healthz, /operator)\n")
         }
     }
 

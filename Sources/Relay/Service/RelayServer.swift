@@ -7,7 +7,11 @@ import Logging
 public final class RelayServer: Sendable {
     public let whip: WHIPEndpoint
     public let calls: CallsClient
+    /// What `GET /metrics` serves.
+    public let metrics: RelayMetrics
     let guests: RelayGuests
+    /// The operator page's thumbnails, one per guest id.
+    public let snapshots = GuestSnapshots()
     private let server: MicroHTTPServer
     private let logger: Logger
 
@@ -21,7 +25,9 @@ public final class RelayServer: Sendable {
     /// `relayOptions`: lifecycle timers and the RTMP publisher's settings (tests shorten them).
     init(config: RelayConfig, logger: Logger, relayOptions: GuestRelay.Options) throws {
         self.logger = logger
-        let http = try CurlHTTPClient()
+        let metrics = RelayMetrics(adminToken: config.relay.adminToken?.reveal())
+        self.metrics = metrics
+        let http = MeteredHTTPClient(base: try CurlHTTPClient(), metrics: metrics)
         let calls = CallsClient(baseURL: config.relay.callsBaseURL, appId: config.cloudflare.callsAppId,
                                 token: config.cloudflare.callsAPIToken.reveal(), http: http,
                                 logger: logger.withLabelMetadata("calls"))
@@ -33,10 +39,11 @@ public final class RelayServer: Sendable {
         let loopbackOnly = SocketAddress(ip: config.relay.listenHost, port: 0)?.isLoopback ?? false
         let bindAddress = loopbackOnly ? SocketAddress(ipv4: 127, 0, 0, 1, port: 0) : SocketAddress(ipv4: 0, 0, 0, 0, port: 0)
         let guestGone = GuestGoneHandler()
+        let snapshots = self.snapshots
         guests = RelayGuests(makeDependencies: { guest in
             GuestRelay.Dependencies(calls: calls, certificate: certificate, rtmpURL: config.rtmpURL(for: guest.guestId),
                                     video: config.relay.video, audio: config.relay.audio, bindAddress: bindAddress,
-                                    logger: logger, options: relayOptions)
+                                    logger: logger, options: relayOptions, snapshot: snapshots.snapshot(for: guest.guestId))
         }, onGuestGone: guestGone)
         let observer = guests
         let settings = WHIPEndpoint.Settings(
@@ -52,7 +59,12 @@ public final class RelayServer: Sendable {
                                     observer: observer, logger: logger)
         whip = endpoint
         guestGone.set { [weak endpoint] guest in await endpoint?.endVanished(guest) }
-        let routes = RelayRoutes(whip: endpoint, guests: guests)
+        let operatorRoutes = OperatorRoutes(
+            auth: AdminAuth(token: config.relay.adminToken?.reveal()),
+            configured: config.guests.map { OperatorRoutes.ConfiguredGuest(id: $0.id, name: $0.name, enabled: $0.enabled) },
+            whip: endpoint, guests: guests, snapshots: snapshots)
+        let routes = RelayRoutes(whip: endpoint, guests: guests, guestPage: GuestPage(config: config), metrics: metrics,
+                                 operatorRoutes: operatorRoutes)
         var tls: HTTPServerTLS?
         if let files = config.relay.tls {
             tls = HTTPServerTLS(certificatePEM: try String(contentsOfFile: files.certificateFile, encoding: .utf8),
@@ -61,7 +73,11 @@ public final class RelayServer: Sendable {
         server = try MicroHTTPServer(
             configuration: HTTPServerConfiguration(host: config.relay.listenHost, port: config.relay.listenPort,
                                                    tls: tls, logger: logger),
-            handler: { await routes.handle($0) })
+            handler: { request in
+                let response = await routes.handle(request)
+                metrics.observe(request, response)
+                return response
+            })
         logger.info("relayd listening on \(config.relay.listenHost):\(server.port) (WHIP: /api/calls/whip/{guest})")
     }
 

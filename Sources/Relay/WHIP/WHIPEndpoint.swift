@@ -62,6 +62,14 @@ public final class WHIPEndpoint: Sendable {
     /// Every live guest session, for status pages.
     public func liveSessions() async -> [PublishedGuest] { await registry.allLive() }
 
+    /// Ends one guest's live session (the operator's kick), as its DELETE would. False when the
+    /// guest has none.
+    public func end(guestId: String, reason: GuestEndReason) async -> Bool {
+        guard let guest = await registry.remove(guestId: guestId) else { return false }
+        await end(guest, reason: reason)
+        return true
+    }
+
     /// Ends every guest session (relayd stopping): closes their Calls tracks, tells the observer.
     public func endAll(reason: GuestEndReason) async {
         for guest in await registry.removeAll() { await end(guest, reason: reason) }
