@@ -5,8 +5,21 @@ import Logging
 /// while Calls says the tracks are not flowing yet — no fixed sleep), answer the SFU's offer,
 /// connect ICE/DTLS/SRTP, run the media pipelines on the UDP thread and publish by RTMP.
 /// Logs lines 7–16 of the deployment's expected sequence.
+///
+/// Its life is `GuestRelayLifecycle` (publishing → subscribing → connecting → relaying →
+/// reconnecting → closing → closed); this class is the driver: one supervision task performs
+/// the lifecycle's actions (open a leg, end a leg, ask Calls about the publisher, close) and
+/// feeds it what happens (peer events from the UDP thread, ticks, check results). A leg is one
+/// subscriber session with its peer connection, UDP socket, media session and RTMP publish;
+/// every leg's resources are freed when it ends, and the relay's when it closes.
 final class GuestRelay: @unchecked Sendable {
-    enum Phase: String, Sendable { case subscribing, connecting, relaying, closing, closed, failed }
+    typealias State = GuestRelayLifecycle.State
+
+    struct Options: Sendable {
+        var lifecycle = GuestRelayLifecycle.Tuning()
+        var rtmp = RTMPPublisher.Configuration()
+        init() {}
+    }
 
     struct Dependencies: Sendable {
         var calls: CallsClient
@@ -16,25 +29,53 @@ final class GuestRelay: @unchecked Sendable {
         var audio: AudioConfig
         var bindAddress: SocketAddress
         var logger: Logger
+        var options = Options()
         /// Where this guest's thumbnails go (the operator page), if anywhere.
         var snapshot: GuestSnapshot? = nil
+    }
+
+    /// What the supervision task reacts to.
+    enum Input: Sendable {
+        case tick
+        case connected(leg: Int)
+        case legEnded(leg: Int, GuestRelayLifecycle.LegEnd)
+    }
+
+    /// The codecs of the current leg, for the status.
+    struct LegCodecs: Sendable, Equatable {
+        var videoIn: String?
+        var videoOut: String?
+        var audioIn: String?
+        var audioOut: String?
     }
 
     let guest: PublishedGuest
     let dependencies: Dependencies
     private var logger: Logger
-    /// Guards the handles below: the subscribe task, the driver's events and `stop` touch them.
+    /// Guards everything below: the supervision task, the driver's and the RTMP thread's events,
+    /// `stop` and `status` touch it (never per packet).
     let lock = NSLock()
-    var phase: Phase = .subscribing
+    var lifecycle: GuestRelayLifecycle
     var subscriberSession: String?
     private var subscribedMids: [String] = []
     var driver: UDPPeerDriver?
     var publisher: RTMPPublisher?
     var media: GuestMediaSession?
-    var lastError: String?
-    /// Times the RTMP publish started (1 + reconnects).
+    var meter: GuestMediaMeter?
+    var codecs = LegCodecs()
+    /// connecting / publishing / reconnecting; nil while no RTMP publish runs.
+    var rtmpState: String?
+    var rtmpError: String?
+    /// Times the RTMP publish started (over all legs).
     var publishes = 0
+    var rtmpReconnects = 0
+    private var legNumber = 0
+    /// Failures already logged since the relay last worked (each is logged once, not per retry).
+    /// Touched by the supervision task only.
+    private var loggedFailures: Set<String> = []
     private var task: Task<Void, Never>?
+    private let tickQueued = TickLatch()
+    private var closedItself: (@Sendable (GuestRelay, String) -> Void)?
 
     init(guest: PublishedGuest, dependencies: Dependencies) {
         self.guest = guest
@@ -43,59 +84,192 @@ final class GuestRelay: @unchecked Sendable {
         logger[metadataKey: "guest"] = "\(guest.guestId)"
         logger[metadataKey: "session"] = "\(guest.sessionId)"
         self.logger = logger
+        lifecycle = GuestRelayLifecycle(now: .now, tuning: dependencies.options.lifecycle)
     }
 
-    var currentPhase: Phase { lock.withLock { phase } }
-    var error: String? { lock.withLock { lastError } }
+    var currentState: State { lock.withLock { lifecycle.state } }
+    var error: String? { lock.withLock { lifecycle.lastError ?? rtmpError } }
 
-    func start() {
+    /// Starts the supervision task. `onClosedItself` runs once if the relay ends on its own
+    /// (the guest's publish ended at Calls), not when `stop` ends it.
+    func start(onClosedItself: (@Sendable (GuestRelay, String) -> Void)? = nil) {
+        // Unbounded, so no peer event is ever dropped; ticks cannot pile up (one queued at most).
+        let (inputs, continuation) = AsyncStream<Input>.makeStream()
+        lock.withLock { closedItself = onClosedItself }
         let task = Task { [self] in
-            do {
-                try await subscribeAndConnect()
-            } catch is CancellationError {
-                return
-            } catch {
-                fail("Relay for \(guest.guestId) failed: \(error)")
-            }
+            await supervise(inputs: inputs, continuation: continuation)
+            continuation.finish()
         }
         lock.withLock { self.task = task }
     }
 
     /// Tears everything down: the Calls subscriber tracks, the peer connection, the RTMP publish.
-    func stop() async {
-        let (task, driver, publisher, session, mids) = lock.withLock {
-            phase = .closing
-            defer { self.driver = nil; self.publisher = nil; self.media = nil }
-            return (self.task, self.driver, self.publisher, subscriberSession, subscribedMids)
+    func stop(reason: String = "stopped") async {
+        let task = lock.withLock {
+            lifecycle.stop(reason: reason, now: .now)
+            return self.task
         }
         task?.cancel()
         _ = await task?.value
-        driver?.shutdown()
-        publisher?.stop()
-        if let session {
-            // A subscribe cancelled in flight may still have reached Calls: ask what the session
-            // holds rather than trusting what this side saw.
-            let held = (try? await dependencies.calls.sessionState(session: session))?.tracks.compactMap(\.mid) ?? []
-            let all = Array(Set(mids + held)).sorted()
-            if !all.isEmpty {
-                do {
-                    _ = try await dependencies.calls.closeTracks(session: session, mids: all, force: true)
-                } catch {
-                    logger.warning("Could not close the subscriber tracks of \(guest.guestId): \(error)")
-                }
-            }
-        }
-        lock.withLock { phase = .closed }
+        await closeLeg(flush: .seconds(2))
+        lock.withLock { lifecycle.finished(now: .now) }
         logger.info("Relay stopped for \(guest.guestId)")
     }
 
-    private func subscribeAndConnect() async throws {
+    // MARK: Supervision
+
+    private func supervise(inputs: AsyncStream<Input>, continuation: AsyncStream<Input>.Continuation) async {
+        let interval = dependencies.options.lifecycle.tickInterval
+        let tickQueued = tickQueued
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                // While the loop waits on Calls, one tick waits for it, not one per interval.
+                if !tickQueued.testAndSet() { continuation.yield(.tick) }
+            }
+        }
+        defer { ticker.cancel() }
+        var pending: [GuestRelayLifecycle.Action] = [.subscribe(after: .zero)]
+        var iterator = inputs.makeAsyncIterator()
+        while !Task.isCancelled {
+            guard !pending.isEmpty else {
+                guard let input = await iterator.next() else { return }
+                pending = react(to: input)
+                continue
+            }
+            switch pending.removeFirst() {
+            case .subscribe(let wait):
+                if wait > .zero {
+                    do { try await Task.sleep(for: wait) } catch { return }
+                }
+                let leg = lock.withLock { () -> Int? in
+                    lifecycle.subscribing(now: .now)
+                    guard !lifecycle.isOver else { return nil }
+                    legNumber += 1
+                    return legNumber
+                }
+                guard let leg else { return }
+                do {
+                    try await openLeg(leg, events: continuation)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    pending += legEnded(.setupFailed(RelayErrorAdvice.subscribe(error, guest: guest)))
+                }
+            case .endLeg:
+                await closeLeg(flush: .milliseconds(200))
+            case .checkPublisher:
+                let result: Result<SessionStateResponse, any Error>
+                do {
+                    result = .success(try await dependencies.calls.sessionState(session: guest.sessionId))
+                } catch is CancellationError {
+                    return
+                } catch {
+                    result = .failure(error)
+                }
+                let check = RelayErrorAdvice.publisherCheck(result, guest: guest)
+                if case .unknown(let reason) = check {
+                    // While reconnecting, the leg's failure was logged and the status carries this
+                    // too; logged it would say the same thing (token, network) a second time.
+                    if lock.withLock({ lifecycle.state }) == .relaying {
+                        logOnce("Cannot ask Calls whether \(guest.guestId) still publishes: \(reason)")
+                    } else {
+                        logger.debug("Cannot ask Calls whether \(guest.guestId) still publishes: \(reason)")
+                    }
+                }
+                pending += lock.withLock { lifecycle.publisherChecked(check, now: .now) }
+            case .close(let reason):
+                logger.notice("Ending relay for \(guest.guestId): \(reason)")
+                await closeLeg(flush: .milliseconds(200))
+                let notify = lock.withLock {
+                    lifecycle.finished(now: .now)
+                    defer { closedItself = nil }
+                    return closedItself
+                }
+                logger.info("Relay stopped for \(guest.guestId)")
+                notify?(self, reason)
+                return
+            }
+        }
+    }
+
+    private func react(to input: Input) -> [GuestRelayLifecycle.Action] {
+        switch input {
+        case .tick:
+            tickQueued.clear()
+            let lastMedia = lock.withLock { meter }?.lastMedia
+            let (actions, error) = lock.withLock { (lifecycle.tick(now: .now, lastMedia: lastMedia), lifecycle.lastError) }
+            if actions.contains(.endLeg), let error { announceLegEnd(error) }  // a stalled leg
+            return actions
+        case .connected(let leg):
+            let (recovered, reconnects) = lock.withLock { () -> (Bool, Int) in
+                guard leg == legNumber else { return (false, 0) }
+                lifecycle.mediaConnected(now: .now)
+                return (lifecycle.reconnects > 0, lifecycle.reconnects)
+            }
+            if recovered {
+                logger.notice("Relay for \(guest.guestId) is connected to the SFU again (reconnect \(reconnects))")
+                loggedFailures.removeAll()
+            }
+            return []
+        case .legEnded(let leg, let end):
+            guard lock.withLock({ leg == legNumber }) else { return [] }
+            return legEnded(end)
+        }
+    }
+
+    private func legEnded(_ end: GuestRelayLifecycle.LegEnd) -> [GuestRelayLifecycle.Action] {
+        let actions = lock.withLock { lifecycle.legEnded(end, now: .now) }
+        if !actions.isEmpty { announceLegEnd(end.text) }
+        return actions
+    }
+
+    private func announceLegEnd(_ text: String) {
+        let most = GuestRelayLifecycle.seconds(dependencies.options.lifecycle.backoffMax)
+        logOnce("Relay for \(guest.guestId) lost its SFU leg: \(text); resubscribing while the guest still publishes "
+            + "(retrying every \(most) s at most)", key: text)
+    }
+
+    /// Logs a failure once per occurrence: the same failure repeating while retrying stays quiet.
+    private func logOnce(_ message: String, key: String? = nil) {
+        guard loggedFailures.insert(Self.failureKey(key ?? message)).inserted else {
+            logger.debug("\(message)")
+            return
+        }
+        logger.error("\(message)")
+    }
+
+    /// The same failure on another leg names another subscriber session: ids (16+ hex digits)
+    /// do not make a failure new.
+    static func failureKey(_ message: String) -> String {
+        var key = ""
+        var run = ""
+        for character in message {
+            if character.isHexDigit {
+                run.append(character)
+                continue
+            }
+            key += run.count >= 16 ? "<id>" : run
+            run = ""
+            key.append(character)
+        }
+        return key + (run.count >= 16 ? "<id>" : run)
+    }
+
+    // MARK: One leg
+
+    private func openLeg(_ leg: Int, events: AsyncStream<Input>.Continuation) async throws {
         let calls = dependencies.calls
-        logger.info("Starting relay for \(guest.guestId): session \(guest.sessionId) -> \(dependencies.rtmpURL)")
+        if leg == 1 {
+            logger.info("Starting relay for \(guest.guestId): session \(guest.sessionId) -> \(dependencies.rtmpURL)")
+        } else {
+            logger.info("Resubscribing to \(guest.guestId) (attempt \(leg - 1))")
+        }
         let subscriber = try await calls.newSession()
         lock.withLock { subscriberSession = subscriber }
-        // Written before the driver and RTMP threads that read `logger` exist (creating a thread
-        // orders this write before their reads), and `stop` reads it only after awaiting this task.
+        // Written before the driver and RTMP threads of this leg that read `logger` exist
+        // (creating a thread orders this write before their reads); older legs' threads were
+        // joined in `closeLeg`, and `stop` reads it only after awaiting the supervision task.
         logger[metadataKey: "subSession"] = "\(subscriber)"
         logger.info("Created subscriber session: \(subscriber)")
         let names = GuestPublisher.pythonList(guest.trackNames)
@@ -109,20 +283,61 @@ final class GuestRelay: @unchecked Sendable {
         let offer = try SDP.parse(offerText.sdp)
         lock.withLock { subscribedMids = offer.mediaSections.compactMap(\.mid) }
         let driver = try UDPPeerDriver(bindTo: dependencies.bindAddress)
-        lock.withLock { self.driver = driver; phase = .connecting }
+        lock.withLock {
+            self.driver = driver
+            lifecycle.connecting(now: .now)
+        }
         let local = LocalTransportParameters(certificate: dependencies.certificate, candidates: driver.hostCandidates)
         let answer = SessionSetup.relayAnswer(toSFUOffer: offer, local: local)
         try await calls.renegotiate(session: subscriber, answer: answer.serialized)
         logger.info("Successfully subscribed to tracks from \(guest.sessionId)")
 
-        let (configuration, remote) = try SessionSetup.configuration(side: .relay, local: local, localSDP: answer, remoteSDP: offer)
+        var (configuration, remote) = try SessionSetup.configuration(side: .relay, local: local, localSDP: answer, remoteSDP: offer)
+        if let consent = dependencies.options.lifecycle.consentTimeout { configuration.ice.consentTimeout = consent }
+        if let interval = dependencies.options.lifecycle.consentInterval { configuration.ice.consentInterval = interval }
         let media = try makeMedia(remote: remote, answer: answer)
-        lock.withLock { self.media = media }
-        // The callback holds the media session and the driver itself: no lock per packet.
-        try driver.start(configuration: configuration) { [weak self, media, driver] event in
-            self?.handle(event, media: media, driver: driver)
+        let meter = GuestMediaMeter()
+        lock.withLock {
+            self.media = media
+            self.meter = meter
+        }
+        // The callback holds the media session, the meter and the driver itself: no lock per packet.
+        try driver.start(configuration: configuration) { [weak self, media, meter, driver] event in
+            self?.handle(event, media: media, meter: meter, driver: driver, leg: leg, events: events)
         }
         logger.info("Relay established for \(guest.guestId)")
+    }
+
+    /// Frees the current leg: the peer connection (close_notify) and its UDP socket, the RTMP
+    /// publish, and the subscriber's Calls tracks. Not cancellable: a relay being stopped still
+    /// closes what it opened.
+    private func closeLeg(flush: Duration) async {
+        let (driver, publisher, media, session, mids) = lock.withLock {
+            defer {
+                self.driver = nil; self.publisher = nil; self.media = nil; self.meter = nil
+                subscriberSession = nil; subscribedMids = []; rtmpState = nil
+            }
+            return (self.driver, self.publisher, self.media, subscriberSession, subscribedMids)
+        }
+        let calls = dependencies.calls
+        let logger = logger
+        let guestId = guest.guestId
+        await Task {
+            driver?.shutdown()
+            _ = media  // released only after the driver thread that uses it was joined
+            publisher?.stop(flushTimeout: flush)
+            guard let session else { return }
+            // A subscribe cancelled in flight may still have reached Calls: ask what the session
+            // holds rather than trusting what this side saw.
+            let held = (try? await calls.sessionState(session: session))?.tracks.compactMap(\.mid) ?? []
+            let all = Array(Set(mids + held)).sorted()
+            guard !all.isEmpty else { return }
+            do {
+                _ = try await calls.closeTracks(session: session, mids: all, force: true)
+            } catch {
+                logger.warning("Could not close the subscriber tracks of \(guestId): \(error)")
+            }
+        }.value
     }
 
     private func makeMedia(remote: RemoteSessionDescription, answer: SDP) throws -> GuestMediaSession {
@@ -155,14 +370,21 @@ final class GuestRelay: @unchecked Sendable {
         guard video != nil || audio != nil else {
             throw RelayFailure("the SFU offered no H.264, VP8 or Opus track (offered: \(answer.mediaSections.map { $0.negotiatedCodecs.codecs.map(\.name) }))")
         }
+        lock.withLock {
+            codecs = LegCodecs(
+                videoIn: routes.videoCodec.map { $0 == .h264 ? "h264" : "vp8" },
+                videoOut: video.map { $0.inputCodec == .vp8 || dependencies.video.mode == .transcode ? "h264 (x264)" : "h264 (passthrough)" },
+                audioIn: audio == nil ? nil : "opus", audioOut: audio == nil ? nil : "aac")
+        }
         let publisher = try makePublisher()
         let sink = RTMPMediaSink(publisher: publisher)
         sink.snapshot = dependencies.snapshot
         let session = GuestMediaSession(routes: routes, video: video, audio: audio, sink: sink)
-        sink.onFirstVideo = { [logger, guest, dependencies] in
+        sink.onFirstVideo = { [weak self, logger, guest, dependencies] in
             logger.info("Received video track from Cloudflare Calls for \(guest.guestId)")
             logger.info("Starting RTMP relay for \(guest.guestId)")
             logger.info("Starting RTMP relay to \(dependencies.rtmpURL)")
+            self?.lock.withLock { self?.rtmpState = "connecting" }
             publisher.start()
         }
         return session
@@ -170,15 +392,21 @@ final class GuestRelay: @unchecked Sendable {
 
     private func makePublisher() throws -> RTMPPublisher {
         let url = try RTMPURL(dependencies.rtmpURL)
+        let retry = GuestRelayLifecycle.seconds(dependencies.options.rtmp.backoffMax)
         let publisher = RTMPPublisher(
             url: url,
+            configuration: dependencies.options.rtmp,
             onEvent: { [weak self] event in
                 guard let self else { return }
                 switch event {
+                case .connecting(let attempt):
+                    lock.withLock { rtmpState = attempt == 1 ? "connecting" : "reconnecting" }
                 case .publishing:
-                    let first = lock.withLock { () -> Bool in
+                    let (first, failed) = lock.withLock { () -> (Bool, Bool) in
                         publishes += 1
-                        return publishes == 1
+                        rtmpState = "publishing"
+                        defer { rtmpError = nil }
+                        return (publishes == 1, rtmpError != nil)
                     }
                     if first {
                         logger.info("RTMP relay started successfully")
@@ -186,10 +414,22 @@ final class GuestRelay: @unchecked Sendable {
                     } else {
                         logger.notice("RTMP relay to \(dependencies.rtmpURL) is publishing again")
                     }
-                    lock.withLock { if phase == .connecting { phase = .relaying } }
+                    if failed, first { logger.notice("RTMP relay to \(dependencies.rtmpURL) recovered") }
                 case .disconnected(let error):
-                    logger.warning("RTMP relay to \(dependencies.rtmpURL) lost: \(error); reconnecting (check that MediaMTX listens there)")
-                default:
+                    let advice = RelayErrorAdvice.rtmp(error, url: url)
+                    let repeated = lock.withLock { () -> Bool in
+                        rtmpState = "reconnecting"
+                        rtmpReconnects += 1
+                        defer { rtmpError = advice }
+                        return rtmpError == advice
+                    }
+                    // Once per occurrence: the same failure on every retry stays out of the log.
+                    if repeated {
+                        logger.debug("\(advice)")
+                    } else {
+                        logger.error("RTMP relay for \(guest.guestId): \(advice); retrying every \(retry) s at most")
+                    }
+                case .stopped:
                     break
                 }
             },
@@ -198,35 +438,73 @@ final class GuestRelay: @unchecked Sendable {
         return publisher
     }
 
-    /// On the UDP driver thread.
-    private func handle(_ event: PeerConnectionEvent, media: GuestMediaSession, driver: UDPPeerDriver) {
+    /// On the UDP driver thread. Never blocks: lifecycle events go to the supervision task.
+    private func handle(_ event: PeerConnectionEvent, media: GuestMediaSession, meter: GuestMediaMeter,
+                        driver: UDPPeerDriver, leg: Int, events: AsyncStream<Input>.Continuation) {
         switch event {
         case .rtp(let packet):
-            let feedback = media.handle(packet, now: .now)
+            let now = ContinuousClock.now
+            let feedback = media.handle(packet, now: now)
             if !feedback.isEmpty { driver.sendRTCP(feedback) }
+            meter.received(bytes: packet.bytes.count, now: now, media: media)
         case .rtcp(let packets):
             media.handle(rtcp: packets, now: .now)
-            if packets.contains(where: { if case .bye = $0 { true } else { false } }) {
+            if let end = Self.legEnd(forRTCP: packets) {
                 logger.info("The SFU sent RTCP BYE for \(guest.guestId)")
+                events.yield(.legEnded(leg: leg, end))
             }
         case .connected:
             logger.debug("ICE and DTLS connected for \(guest.guestId)")
+            events.yield(.connected(leg: leg))
             let feedback = media.tick(now: .now)
             if !feedback.isEmpty { driver.sendRTCP(feedback) }
-        case .disconnected(let reason):
-            fail("The media connection of \(guest.guestId) ended: \(reason)")
+        case .disconnected:
+            if let end = Self.legEnd(for: event) { events.yield(.legEnded(leg: leg, end)) }
         default:
             break
         }
     }
 
-    private func fail(_ message: String) {
-        lock.withLock {
-            lastError = message
-            if phase != .closing && phase != .closed { phase = .failed }
-        }
-        logger.error("\(message)")
+    static func legEnd(forRTCP packets: [RTCPPacket]) -> GuestRelayLifecycle.LegEnd? {
+        packets.contains(where: { if case .bye = $0 { true } else { false } }) ? .bye : nil
     }
+
+    /// Which peer events end the leg: RTCP BYE, consent lost, close_notify, ICE/DTLS/SRTP
+    /// failures. Not this side's own close.
+    static func legEnd(for event: PeerConnectionEvent) -> GuestRelayLifecycle.LegEnd? {
+        switch event {
+        case .rtcp(let packets):
+            return legEnd(forRTCP: packets)
+        case .disconnected(.localClose):
+            return nil
+        case .disconnected(.consentLost):
+            return .consentLost
+        case .disconnected(.closeNotify):
+            return .closeNotify
+        case .disconnected(let reason):
+            return .connectionFailed(reason.description)
+        default:
+            return nil
+        }
+    }
+}
+
+/// At most one tick waiting in the supervision task's input stream.
+///
+/// `@unchecked Sendable`: `queued` is read and written only while holding `lock`.
+final class TickLatch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var queued = false
+
+    /// Sets the latch; returns whether it was already set.
+    func testAndSet() -> Bool {
+        lock.withLock {
+            defer { queued = true }
+            return queued
+        }
+    }
+
+    func clear() { lock.withLock { queued = false } }
 }
 
 struct RelayFailure: Error, CustomStringConvertible {

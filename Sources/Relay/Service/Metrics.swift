@@ -13,7 +13,7 @@ public final class RelayMetrics: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     /// Every state a guest can be in, emitted even at 0 so dashboards see the series.
-    static let guestStates = ["publishing"] + [GuestRelay.Phase.subscribing, .connecting, .relaying, .closing, .closed, .failed].map(\.rawValue)
+    static let guestStates = GuestRelayLifecycle.State.allCases.map(\.rawValue)
 
     public let registry = PrometheusCollectorRegistry()
     /// `relay.admin_token`: when set, a scrape needs `Authorization: Bearer <it>`.

@@ -3,10 +3,10 @@ import Foundation
 extension GuestRelay {
     /// The figures `/metrics` shows for this guest; thread-safe (copies, never the media thread's own state).
     func metricsSnapshot() -> GuestMetricsSnapshot {
-        let (phase, driver, publisher, media, publishes) = lock.withLock {
-            (self.phase, self.driver, self.publisher, self.media, self.publishes)
+        let (state, driver, publisher, media, publishes) = lock.withLock {
+            (lifecycle.state, self.driver, self.publisher, self.media, self.publishes)
         }
-        var snapshot = GuestMetricsSnapshot(guestId: guest.guestId, state: phase.rawValue)
+        var snapshot = GuestMetricsSnapshot(guestId: guest.guestId, state: state.rawValue)
         if let media { snapshot.media = media.published.value }
         if let driver {
             let statistics = driver.statistics

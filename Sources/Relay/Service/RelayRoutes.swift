@@ -29,15 +29,14 @@ struct RelayRoutes: Sendable {
     }
 
     /// Every live guest with its relay's state (the WHIP registry knows who is live; the relay
-    /// knows how far each got).
+    /// knows how far each got). The keys of each entry are documented on `GuestRelayStatus`.
     private func sessions() async -> HTTPResponse {
         let relays = Dictionary(uniqueKeysWithValues: await guests.statuses().map { ($0.guestId, $0) })
-        let formatter = ISO8601DateFormatter()
-        let list = await whip.liveSessions().map { guest in
-            relays[guest.guestId] ?? GuestRelayStatus(
-                guestId: guest.guestId, sessionId: guest.sessionId, subscriberSessionId: nil, tracks: guest.trackNames,
-                since: formatter.string(from: guest.since), state: "publishing", lastError: nil, media: nil, rtmp: nil)
-        }
+        let live = await whip.liveSessions()
+        var list = live.map { guest in relays[guest.guestId] ?? .publishing(guest) }
+        // Relays started without WHIP (the demo's fixture guest, tools) are listed too.
+        let viaWHIP = Set(live.map(\.guestId))
+        list += relays.values.filter { !viaWHIP.contains($0.guestId) }.sorted { $0.guestId < $1.guestId }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let body = (try? encoder.encode(["sessions": list])) ?? Data("{\"sessions\":[]}".utf8)

@@ -18,7 +18,12 @@ public final class RelayServer: Sendable {
     /// The port the HTTP server is bound to (useful when the config says 0).
     public var port: Int { server.port }
 
-    public init(config: RelayConfig, logger: Logger) throws {
+    public convenience init(config: RelayConfig, logger: Logger) throws {
+        try self.init(config: config, logger: logger, relayOptions: GuestRelay.Options())
+    }
+
+    /// `relayOptions`: lifecycle timers and the RTMP publisher's settings (tests shorten them).
+    init(config: RelayConfig, logger: Logger, relayOptions: GuestRelay.Options) throws {
         self.logger = logger
         let metrics = RelayMetrics(adminToken: config.relay.adminToken?.reveal())
         self.metrics = metrics
@@ -33,12 +38,13 @@ public final class RelayServer: Sendable {
         // relayd itself only listens on loopback (demo, tests): then its media stays there too.
         let loopbackOnly = SocketAddress(ip: config.relay.listenHost, port: 0)?.isLoopback ?? false
         let bindAddress = loopbackOnly ? SocketAddress(ipv4: 127, 0, 0, 1, port: 0) : SocketAddress(ipv4: 0, 0, 0, 0, port: 0)
+        let guestGone = GuestGoneHandler()
         let snapshots = self.snapshots
-        guests = RelayGuests { guest in
+        guests = RelayGuests(makeDependencies: { guest in
             GuestRelay.Dependencies(calls: calls, certificate: certificate, rtmpURL: config.rtmpURL(for: guest.guestId),
                                     video: config.relay.video, audio: config.relay.audio, bindAddress: bindAddress,
-                                    logger: logger, snapshot: snapshots.snapshot(for: guest.guestId))
-        }
+                                    logger: logger, options: relayOptions, snapshot: snapshots.snapshot(for: guest.guestId))
+        }, onGuestGone: guestGone)
         let observer = guests
         let settings = WHIPEndpoint.Settings(
             guestStatus: { id in
@@ -49,13 +55,15 @@ public final class RelayServer: Sendable {
                 }
             },
             bearerToken: config.relay.whipBearerToken?.reveal())
-        whip = WHIPEndpoint(settings: settings, calls: calls, offerPolicy: SDPGuestOfferPolicy(), observer: observer,
-                            logger: logger)
+        let endpoint = WHIPEndpoint(settings: settings, calls: calls, offerPolicy: SDPGuestOfferPolicy(),
+                                    observer: observer, logger: logger)
+        whip = endpoint
+        guestGone.set { [weak endpoint] guest in await endpoint?.endVanished(guest) }
         let operatorRoutes = OperatorRoutes(
             auth: AdminAuth(token: config.relay.adminToken?.reveal()),
             configured: config.guests.map { OperatorRoutes.ConfiguredGuest(id: $0.id, name: $0.name, enabled: $0.enabled) },
-            whip: whip, guests: guests, snapshots: snapshots)
-        let routes = RelayRoutes(whip: whip, guests: guests, guestPage: GuestPage(config: config), metrics: metrics,
+            whip: endpoint, guests: guests, snapshots: snapshots)
+        let routes = RelayRoutes(whip: endpoint, guests: guests, guestPage: GuestPage(config: config), metrics: metrics,
                                  operatorRoutes: operatorRoutes)
         var tls: HTTPServerTLS?
         if let files = config.relay.tls {

@@ -47,6 +47,8 @@ public enum GuestEndReason: Sendable, Equatable, CustomStringConvertible {
     case deleted
     case replaced
     case shutdown
+    /// The guest's tracks at Calls went inactive or its session closed (found by its relay).
+    case publisherGone
     /// Ended from the operator page.
     case kicked
 
@@ -55,6 +57,7 @@ public enum GuestEndReason: Sendable, Equatable, CustomStringConvertible {
         case .deleted: "guest left (DELETE)"
         case .replaced: "replaced by a new session from the same guest"
         case .shutdown: "relayd is stopping"
+        case .publisherGone: "the guest's publish ended at Calls (browser closed or connection lost)"
         case .kicked: "ended by the operator"
         }
     }

@@ -75,6 +75,13 @@ public final class WHIPEndpoint: Sendable {
         for guest in await registry.removeAll() { await end(guest, reason: reason) }
     }
 
+    /// Ends a guest whose publish ended at Calls (found by its relay: tracks inactive, session
+    /// closed), if it is still the live session of that guest.
+    public func endVanished(_ guest: PublishedGuest) async {
+        guard let live = await registry.remove(guestId: guest.guestId, resourceId: guest.resourceId) else { return }
+        await end(live, reason: .publisherGone)
+    }
+
     private func respond(to route: WHIPRoute, request: HTTPRequest) async -> HTTPResponse {
         switch route {
         case .preflight:
@@ -164,6 +171,8 @@ public final class WHIPEndpoint: Sendable {
         await observer?.guestEnded(guest, reason: reason)
         do {
             _ = try await calls.closeTracks(session: guest.sessionId, mids: guest.tracks.map(\.mid), force: true)
+        } catch let error as CallsError where reason == .publisherGone && [404, 410].contains(error.httpStatus) {
+            logger.debug("The Calls session of \(guest.guestId) is already closed", metadata: metadata)
         } catch {
             // The SFU garbage-collects tracks without media after ~30 s, so this is not a leak
             // that outlives the guest; it is still worth a warning.

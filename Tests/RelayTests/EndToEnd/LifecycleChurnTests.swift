@@ -1,0 +1,45 @@
+import FakeCalls
+import FakeMediaMTX
+import Foundation
+import Testing
+@testable import Relay
+
+/// Guests joining and leaving many times: nothing may pile up (descriptors, Calls tracks, relays).
+@Suite struct LifecycleChurnTests {
+    typealias Chain = LifecycleChain
+
+    /// 100 × join and leave. Every leg opens a Calls subscriber session, a UDP socket, a wakeup
+    /// pipe and a driver thread; every end must free them all, wherever it comes: a third of the
+    /// guests leave at once (the subscribe is cancelled in flight), a third once the relay is
+    /// connecting (ICE/DTLS running), a third once media is connected.
+    @Test func joiningAndLeaving100TimesLeavesNothingBehind() async throws {
+        let chain = try Chain()
+        let session = try await chain.addPublisher()
+        let guest = chain.guest(session: session)
+        func cycle(_ index: Int) async -> Bool {
+            await chain.relay.startRelay(for: guest)
+            var reached = true
+            switch index % 3 {
+            case 0: break
+            case 1: reached = await Chain.eventually(.seconds(5)) { await chain.status()?.media != nil }
+            default: reached = await Chain.eventually(.seconds(5)) { await chain.status()?.media?.connection == "connected" }
+            }
+            await chain.relay.endRelay(for: guest)
+            return reached
+        }
+        // One cycle first: lazily created things (the HTTP client's connections, the DTLS
+        // library's state) are not leaks.
+        #expect(await cycle(2))
+        let before = Chain.openDescriptors()
+        var failures = 0
+        for index in 0..<100 where !(await cycle(index)) { failures += 1 }
+        #expect(failures == 0, "\(failures) of 100 joins did not get as far as they should")
+        let after = Chain.openDescriptors()
+        #expect(after <= before + 4, "open descriptors grew from \(before) to \(after)")
+        #expect(await chain.fake.api.sessionsHoldingTracks() == [session])  // only the publisher
+        #expect(await chain.relay.relayStatuses().isEmpty)
+        // The SFU's media thread applies the closes on its next turn.
+        #expect(await Chain.eventually(.seconds(2)) { chain.fake.media.statistics.livePeerConnections == 0 })
+        await chain.finish()
+    }
+}
