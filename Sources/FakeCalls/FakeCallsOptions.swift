@@ -11,6 +11,16 @@ public struct FakeCallsOptions: Sendable {
         case whenMarked
     }
 
+    /// Where published tracks' media comes from.
+    public enum MediaMode: Sendable {
+        /// From the publisher (a browser) over ICE/DTLS/SRTP, forwarded to subscribers.
+        case forward
+        /// From recordings: a session that publishes with an SDP offer gets, for each published
+        /// mid, the recording of the codec its answer negotiated, played at once (no publisher
+        /// ICE needed). See `FixtureCatalog`, `RecordedRTPPlayer`.
+        case fixtures(FixtureCatalog)
+    }
+
     /// appId → API token. A request for another app gets 404, a wrong token 401.
     public var apps: [String: String]
     public var publisherFlow: PublisherFlow
@@ -19,6 +29,8 @@ public struct FakeCallsOptions: Sendable {
     public var mutationLatency: Duration
     /// Max tracks in one tracks/new (Calls: 64).
     public var maxTracksPerRequest: Int
+    /// `.forward` unless set; `FakeCallsServer.mediaMode` changes it while running.
+    public var mediaMode: MediaMode = .forward
 
     public init(apps: [String: String], publisherFlow: PublisherFlow = .immediately,
                 mutationLatency: Duration = .zero, maxTracksPerRequest: Int = 64) {

@@ -28,6 +28,7 @@ public final class FakeCallsServer: Sendable {
         let (stream, continuation) = AsyncStream<String>.makeStream()
         flowing = continuation
         media = try FakeSFUMedia(bindTo: mediaAddress, onPublisherFlowing: { continuation.yield($0) })
+        media.mediaMode = options.mediaMode
         mediaSide = SDPFakeMediaSide(certificate: try DTLSCertificate(commonName: "fakecalls"),
                                      mediaHost: host, mediaPort: Int(media.localAddress.port))
         mediaSide.setObserver(SDPFakeMediaSide.Observer(
@@ -65,6 +66,13 @@ public final class FakeCallsServer: Sendable {
         mediaSide.registerFixturePublisher(session: session, codecs: codecs)
         await api.publishFixtureTracks(session: session, tracks: tracks)
         return session
+    }
+
+    /// Where publishers' media comes from (`.forward`: their browsers; `.fixtures`: recordings),
+    /// for sessions that publish from now on.
+    public var mediaMode: FakeCallsOptions.MediaMode {
+        get { media.mediaMode }
+        set { media.mediaMode = newValue }
     }
 
     /// Dropping the server stops it (the media thread and the flow task would otherwise keep

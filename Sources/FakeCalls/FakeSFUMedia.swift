@@ -31,6 +31,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
         case negotiated(SFUNegotiation)
         case closed(String)
         case fixture(session: String, sources: [FixtureMediaSource])
+        case playRecorded(SFUNegotiation, FixtureCatalog)
     }
 
     private let lock = NSLock()
@@ -38,6 +39,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
     private var stopRequested = false
     private var snapshot = FakeSFUMediaStatistics()
     private var flowing = Set<String>()
+    private var mode: FakeCallsOptions.MediaMode = .forward
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     private let wakeRead: Int32
@@ -88,8 +90,21 @@ public final class FakeSFUMedia: @unchecked Sendable {
         close(wakeWrite)
     }
 
-    /// A session's offer/answer completed: create (or update) its connection and routes.
-    public func negotiated(_ negotiation: SFUNegotiation) { enqueue(.negotiated(negotiation)) }
+    /// A session's offer/answer completed: create (or update) its connection and routes. In
+    /// fixture mode a publisher's tracks start playing from recordings at once.
+    public func negotiated(_ negotiation: SFUNegotiation) {
+        enqueue(.negotiated(negotiation))
+        if case .fixtures(let catalog) = mediaMode, !negotiation.published.isEmpty {
+            enqueue(.playRecorded(negotiation, catalog))
+        }
+    }
+
+    /// Where publishers' media comes from for sessions negotiated from now on (sessions already
+    /// playing recordings keep playing until they close).
+    public var mediaMode: FakeCallsOptions.MediaMode {
+        get { lock.withLock { mode } }
+        set { lock.withLock { mode = newValue } }
+    }
 
     /// The session ended: close and free its connection, stop its fixture.
     public func sessionClosed(_ session: String) { enqueue(.closed(session)) }
@@ -163,6 +178,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
                 case .negotiated(let negotiation): engine.negotiated(negotiation, now: .now)
                 case .closed(let session): engine.closed(session)
                 case .fixture(let session, let sources): engine.addFixture(session: session, sources: sources)
+                case .playRecorded(let negotiation, let catalog): engine.playRecorded(negotiation, catalog: catalog, now: .now)
                 }
             }
             pending.removeAll(keepingCapacity: true)

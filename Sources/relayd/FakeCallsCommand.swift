@@ -29,11 +29,21 @@ struct FakeCallsCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on (IPv4).")
     var host: String = "127.0.0.1"
 
+    @Option(help: ArgumentHelp(
+        "Fixture mode: publishers get recorded media instead of their browser's (a recording directory with offer.sdp, video.pcap, audio.pcap, or a directory of them such as Fixtures/rtp).",
+        valueName: "dir"))
+    var fixtures: String?
+
     func run() async throws {
         RelayLogging.bootstrap(level: .info, secrets: [])
         let logger = Logger(label: "fake-calls")
-        let fake = try FakeCallsServer(host: host, port: port, options: FakeCallsOptions(appId: appId, token: token),
-                                       logger: logger)
+        var options = FakeCallsOptions(appId: appId, token: token)
+        if let fixtures {
+            let catalog = try FixtureCatalog(directory: fixtures)
+            options.mediaMode = .fixtures(catalog)
+            print("fake-calls: fixture mode, playing \(catalog.recordings.map(\.name)) (video \(catalog.videoCodecs.map(\.rawValue)))")
+        }
+        let fake = try FakeCallsServer(host: host, port: port, options: options, logger: logger)
         print("fake-calls: Calls API at \(fake.baseURL)/apps/\(appId) (media UDP \(host):\(fake.udpPort)); Ctrl-C stops it")
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -9,6 +9,8 @@ public struct GuestRelayStatus: Codable, Sendable, Equatable {
         public var videoFramesSent: Int
         public var audioFramesSent: Int
         public var queuedBytes: Int
+        /// When relayd wrote its first RTMP video frame (ISO 8601, ms): setup ends there.
+        public var firstVideoFrameAt: String?
     }
 
     public struct Media: Codable, Sendable, Equatable {
@@ -45,10 +47,16 @@ extension GuestRelay {
         let rtmp = publisher.map { publisher -> GuestRelayStatus.RTMP in
             let counters = publisher.counters
             return GuestRelayStatus.RTMP(url: dependencies.rtmpURL, publishes: publishes, videoFramesSent: counters.videoFramesSent,
-                                         audioFramesSent: counters.audioFramesSent, queuedBytes: publisher.queuedBytes)
+                                         audioFramesSent: counters.audioFramesSent, queuedBytes: publisher.queuedBytes,
+                                         firstVideoFrameAt: counters.firstVideoFrameAt.map {
+                                            let formatter = ISO8601DateFormatter()
+                                            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                                            return formatter.string(from: $0)
+                                         })
         }
         return GuestRelayStatus(guestId: guest.guestId, sessionId: guest.sessionId, subscriberSessionId: subscriber,
                                 tracks: guest.trackNames, since: ISO8601DateFormatter().string(from: guest.since),
                                 state: phase.rawValue, lastError: error, media: peer, rtmp: rtmp)
     }
 }
+
