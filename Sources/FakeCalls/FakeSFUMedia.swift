@@ -18,7 +18,9 @@ import Relay
 /// Forward mode: RTP from a publisher goes to every subscriber of that track with the
 /// subscriber's payload types and SSRCs from the SFU's offer (sequence numbers and timestamps
 /// kept); PLI/FIR from a subscriber go to the publisher, NACKs are answered from a one-second
-/// cache or forwarded. Fixture mode: `addFixturePublisher` plays files as a published session.
+/// cache or forwarded. Fixture publishers: `addFixturePublisher` plays files as a published
+/// session. Fixture mode (`mediaMode = .fixtures`): a session that publishes with an SDP offer
+/// gets recorded RTP (`RecordedRTPPlayer`) on its mids at once, routed like a browser's.
 ///
 /// `@unchecked Sendable`: `lock` guards `commands`, `stopRequested`, `snapshot`, `flowing` and
 /// `thread`; the engine (connections, routes) lives on the driver thread only; the pipe
