@@ -11,6 +11,16 @@ public struct FakeCallsOptions: Sendable {
         case whenMarked
     }
 
+    /// Where published tracks' media comes from.
+    public enum MediaMode: Sendable {
+        /// From the publisher (a browser) over ICE/DTLS/SRTP, forwarded to subscribers.
+        case forward
+        /// From recordings: a session that publishes with an SDP offer gets, for each published
+        /// mid, the recording of the codec its answer negotiated, played at once (no publisher
+        /// ICE needed). See `FixtureCatalog`, `RecordedRTPPlayer`.
+        case fixtures(FixtureCatalog)
+    }
+
     /// appId → API token. A request for another app gets 404, a wrong token 401.
     public var apps: [String: String]
     public var publisherFlow: PublisherFlow
@@ -26,6 +36,8 @@ public struct FakeCallsOptions: Sendable {
     /// Record mode: ask every publisher for a video keyframe (PLI) this often, so recordings
     /// hold keyframes to start from. nil: only when subscribers ask.
     public var recordKeyframeInterval: Duration? = nil
+    /// `.forward` unless set; `FakeCallsServer.mediaMode` changes it while running.
+    public var mediaMode: MediaMode = .forward
 
     public init(apps: [String: String], publisherFlow: PublisherFlow = .immediately,
                 mutationLatency: Duration = .zero, maxTracksPerRequest: Int = 64) {

@@ -29,6 +29,7 @@ public final class FakeCallsServer: Sendable {
         flowing = continuation
         media = try FakeSFUMedia(bindTo: mediaAddress, recordDirectory: options.recordDirectory,
                                  recordKeyframeInterval: options.recordKeyframeInterval, onPublisherFlowing: { continuation.yield($0) })
+        media.mediaMode = options.mediaMode
         mediaSide = SDPFakeMediaSide(certificate: try DTLSCertificate(commonName: "fakecalls"),
                                      mediaHost: host, mediaPort: Int(media.localAddress.port))
         mediaSide.setObserver(SDPFakeMediaSide.Observer(
@@ -72,6 +73,13 @@ public final class FakeCallsServer: Sendable {
         mediaSide.registerFixturePublisher(session: session, codecs: codecs)
         await api.publishFixtureTracks(session: session, tracks: tracks)
         return session
+    }
+
+    /// Where publishers' media comes from (`.forward`: their browsers; `.fixtures`: recordings),
+    /// for sessions that publish from now on.
+    public var mediaMode: FakeCallsOptions.MediaMode {
+        get { media.mediaMode }
+        set { media.mediaMode = newValue }
     }
 
     /// Dropping the server stops it (the media thread and the flow task would otherwise keep

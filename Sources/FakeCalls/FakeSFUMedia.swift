@@ -18,7 +18,9 @@ import Relay
 /// Forward mode: RTP from a publisher goes to every subscriber of that track with the
 /// subscriber's payload types and SSRCs from the SFU's offer (sequence numbers and timestamps
 /// kept); PLI/FIR from a subscriber go to the publisher, NACKs are answered from a one-second
-/// cache or forwarded. Fixture mode: `addFixturePublisher` plays files as a published session.
+/// cache or forwarded. Fixture publishers: `addFixturePublisher` plays files as a published
+/// session. Fixture mode (`mediaMode = .fixtures`): a session that publishes with an SDP offer
+/// gets recorded RTP (`RecordedRTPPlayer`) on its mids at once, routed like a browser's.
 ///
 /// `@unchecked Sendable`: `lock` guards `commands`, `stopRequested`, `snapshot`, `flowing` and
 /// `thread`; the engine (connections, routes) lives on the driver thread only; the pipe
@@ -32,6 +34,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
         case closed(String)
         case fixture(session: String, sources: [FixtureMediaSource])
         case record(RecordCommand)
+        case playRecorded(SFUNegotiation, FixtureCatalog)
     }
 
     private let lock = NSLock()
@@ -39,6 +42,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
     private var stopRequested = false
     private var snapshot = FakeSFUMediaStatistics()
     private var flowing = Set<String>()
+    private var mode: FakeCallsOptions.MediaMode = .forward
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     private let wakeRead: Int32
@@ -95,8 +99,21 @@ public final class FakeSFUMedia: @unchecked Sendable {
         close(wakeWrite)
     }
 
-    /// A session's offer/answer completed: create (or update) its connection and routes.
-    public func negotiated(_ negotiation: SFUNegotiation) { enqueue(.negotiated(negotiation)) }
+    /// A session's offer/answer completed: create (or update) its connection and routes. In
+    /// fixture mode a publisher's tracks start playing from recordings at once.
+    public func negotiated(_ negotiation: SFUNegotiation) {
+        enqueue(.negotiated(negotiation))
+        if case .fixtures(let catalog) = mediaMode, !negotiation.published.isEmpty {
+            enqueue(.playRecorded(negotiation, catalog))
+        }
+    }
+
+    /// Where publishers' media comes from for sessions negotiated from now on (sessions already
+    /// playing recordings keep playing until they close).
+    public var mediaMode: FakeCallsOptions.MediaMode {
+        get { lock.withLock { mode } }
+        set { lock.withLock { mode = newValue } }
+    }
 
     /// The session ended: close and free its connection, stop its fixture.
     public func sessionClosed(_ session: String) { enqueue(.closed(session)) }
@@ -173,6 +190,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
                 case .closed(let session): engine.closed(session)
                 case .fixture(let session, let sources): engine.addFixture(session: session, sources: sources)
                 case .record(let command): command.apply(to: engine.recorder)
+                case .playRecorded(let negotiation, let catalog): engine.playRecorded(negotiation, catalog: catalog, now: .now)
                 }
             }
             pending.removeAll(keepingCapacity: true)

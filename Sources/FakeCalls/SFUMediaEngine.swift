@@ -21,6 +21,12 @@ public struct FakeSFUMediaStatistics: Sendable, Equatable {
     public var keyframeRequestsToPublishers = 0
     /// Fixture video that jumped to a keyframe after a PLI/FIR.
     public var fixtureKeyframeRestarts = 0
+    /// Fixture mode: RTP packets played from recordings.
+    public var recordedRTPProduced = 0
+    /// Fixture mode: keyframe jumps of recorded sessions after a PLI/FIR.
+    public var recordedKeyframeJumps = 0
+    /// Fixture mode: published mids with no recording of their codec (they stay silent).
+    public var recordedTracksUnavailable = 0
     public var nacksFromSubscribers = 0
     /// Lost packets re-sent from the retransmission cache.
     public var retransmissionsFromCache = 0
@@ -101,6 +107,9 @@ final class SFUMediaEngine {
     private var byAddress: [SocketAddress: Peer] = [:]
     private var tracks: [TrackKey: Track] = [:]
     private var fixtures: [String: [FixtureMediaSource]] = [:]
+    /// Fixture mode: publisher sessions played from recordings, by session.
+    private var recorded: [String: RecordedPlayback] = [:]
+    private var recordedScratch: [RecordedRTPPlayer.Output] = []
     private var nextSenderReport: ContinuousClock.Instant
     private let clockStart: ContinuousClock.Instant
     /// NTP time (seconds since 1900) at `clockStart`: SRs of every track share this mapping.
@@ -153,6 +162,7 @@ final class SFUMediaEngine {
     func closed(_ session: String) {
         removePeer(session)
         fixtures[session] = nil
+        recorded[session] = nil
         for key in tracks.keys where key.session == session { tracks[key] = nil }
         rebuildRoutes()
         recorder?.closed(session: session)
@@ -195,7 +205,8 @@ final class SFUMediaEngine {
         }
         for peer in peers.values { consider(peer.connection.pollTimeout()) }
         for sources in fixtures.values { for source in sources { consider(source.nextDeadline) } }
-        if !fixtures.isEmpty { consider(nextSenderReport) }
+        for playback in recorded.values { for player in playback.players { consider(player.nextDeadline) } }
+        if !fixtures.isEmpty || !recorded.isEmpty { consider(nextSenderReport) }
         return earliest
     }
 
@@ -281,6 +292,7 @@ final class SFUMediaEngine {
         guard let origin, let track = tracks[TrackKey(session: peer.session, mid: origin.mid)] else { return }
         statistics.publisherRTPReceived += 1
         recorder?.rtp(received, session: peer.session, mid: origin.mid, now: now)
+        if recorded[peer.session] != nil { return }  // its recording plays instead
         if !peer.reportedFlowing {
             peer.reportedFlowing = true
             onPublisherFlowing(peer.session)
@@ -354,7 +366,9 @@ final class SFUMediaEngine {
     private func keyframeRequested(subscriberSSRC: UInt32, by peer: Peer) {
         guard let (mid, track) = subscribedTrack(ssrc: subscriberSSRC, of: peer) else { return }
         statistics.keyframeRequestsFromSubscribers += 1
-        if var sources = fixtures[mid.publisherSession] {
+        if recordedKeyframeRequested(session: mid.publisherSession, mid: mid.publisherMid) {
+            return
+        } else if var sources = fixtures[mid.publisherSession] {
             for index in sources.indices where sources[index].mid == mid.publisherMid {
                 let before = sources[index].keyframeRestarts
                 sources[index].restartFromKeyframe()
@@ -418,6 +432,11 @@ final class SFUMediaEngine {
     // MARK: Fixtures
 
     private func playFixtures(now: ContinuousClock.Instant) {
+        playRecordings(now: now)
+        if !recorded.isEmpty && fixtures.isEmpty && now >= nextSenderReport {
+            nextSenderReport = now + .seconds(1)
+            sendFixtureSenderReports(now: now)
+        }
         guard !fixtures.isEmpty else { return }
         for session in Array(fixtures.keys) {
             guard var sources = fixtures[session] else { continue }
@@ -449,6 +468,7 @@ final class SFUMediaEngine {
         let ntpSeconds = ntpStart + Double(seconds) + Double(attoseconds) * 1e-18
         let whole = floor(ntpSeconds)
         let ntp = UInt64(whole) << 32 | UInt64((ntpSeconds - whole) * 4_294_967_296.0)
+        sendRecordedSenderReports(ntp: ntp, now: now)
         for (session, sources) in fixtures {
             for source in sources {
                 guard let track = tracks[TrackKey(session: session, mid: source.mid)] else { continue }
@@ -458,6 +478,126 @@ final class SFUMediaEngine {
                                                   packetCount: source.packetCount, octetCount: source.octetCount)
                     sendRTCP([.senderReport(report)], to: route.peer)
                     statistics.senderReportsSent += 1
+                }
+            }
+        }
+    }
+}
+
+// MARK: Fixture mode: publishers played from recordings
+
+extension SFUMediaEngine {
+    /// One publisher session played from recordings: its players (one for the aligned tracks,
+    /// or one per track when they could not be aligned) and, per player track, the published mid.
+    struct RecordedPlayback {
+        var players: [RecordedRTPPlayer]
+        var mids: [[String]]
+    }
+
+    /// A publisher negotiated in fixture mode: play, for each published mid, the recording of the
+    /// codec its answer agreed on, with the publisher's payload types; the session counts as
+    /// flowing at once. A renegotiation of a session already playing changes nothing.
+    func playRecorded(_ negotiation: SFUNegotiation, catalog: FixtureCatalog, now: ContinuousClock.Instant) {
+        let session = negotiation.session
+        guard recorded[session] == nil, peers[session] != nil || tracks.keys.contains(where: { $0.session == session }) else { return }
+        var videoCodec: RecordedTrack.Codec?
+        var chosen: [(mid: SFUNegotiation.PublishedMid, codec: RecordedTrack.Codec)] = []
+        for published in negotiation.published {
+            guard let name = negotiation.remote.media(mid: published.mid)?.codecs.codecs.first?.name,
+                  let codec = RecordedTrack.Codec(sdpName: name) else {
+                statistics.recordedTracksUnavailable += 1
+                continue
+            }
+            if codec.kind == "video", videoCodec == nil { videoCodec = codec }
+            chosen.append((published, codec))
+        }
+        let recording = catalog.recording(videoCodec: videoCodec)
+        var setups: [RecordedRTPPlayer.TrackSetup] = []
+        var usedVideo = false, usedAudio = false
+        for (published, codec) in chosen {
+            var track: RecordedTrack?
+            if codec.kind == "video" {
+                if !usedVideo, let video = recording?.video, video.codec == codec { track = video }
+                usedVideo = usedVideo || track != nil
+            } else {
+                if !usedAudio { track = recording?.audio ?? catalog.recording(videoCodec: nil)?.audio }
+                usedAudio = usedAudio || track != nil
+            }
+            guard let track else {
+                statistics.recordedTracksUnavailable += 1
+                continue
+            }
+            setups.append(.init(mid: published.mid, track: track, payloadType: published.payloadType,
+                                ssrc: UInt32.random(in: 1...UInt32.max)))
+        }
+        var random = SystemRandomNumberGenerator()
+        var players: [RecordedRTPPlayer] = []
+        if setups.isEmpty {
+            return
+        } else if let player = try? RecordedRTPPlayer(tracks: setups, start: now, using: &random) {
+            players = [player]
+        } else {
+            // Tracks that cannot be lined up still play, each on its own.
+            players = setups.compactMap { try? RecordedRTPPlayer(tracks: [$0], start: now, using: &random) }
+        }
+        guard !players.isEmpty else { return }
+        recorded[session] = RecordedPlayback(players: players, mids: players.map(\.mids))
+        for mids in players.map(\.mids) {
+            for mid in mids where tracks[TrackKey(session: session, mid: mid)] == nil {
+                tracks[TrackKey(session: session, mid: mid)] = Track()
+            }
+        }
+        rebuildRoutes()
+        if let peer = peers[session] { peer.reportedFlowing = true }
+        onPublisherFlowing(session)
+    }
+
+    func playRecordings(now: ContinuousClock.Instant) {
+        guard !recorded.isEmpty else { return }
+        for session in Array(recorded.keys) {
+            guard var playback = recorded[session] else { continue }
+            for index in playback.players.indices {
+                playback.players[index].packets(dueBy: now, into: &recordedScratch)
+                for output in recordedScratch {
+                    statistics.recordedRTPProduced += 1
+                    let mid = playback.mids[index][output.track]
+                    guard let track = tracks[TrackKey(session: session, mid: mid)] else { continue }
+                    let sequenceNumber = UInt16(output.packet[2]) << 8 | UInt16(output.packet[3])
+                    forward(output.packet, sequenceNumber: sequenceNumber, ssrc: playback.players[index].ssrcs[output.track],
+                            isRTX: false, track: track, now: now)
+                }
+                recordedScratch.removeAll(keepingCapacity: true)
+            }
+            recorded[session] = playback
+        }
+    }
+
+    /// True when the session plays recordings (the request was handled: a keyframe jump, or
+    /// nothing when the next frame is a keyframe already).
+    func recordedKeyframeRequested(session: String, mid: String) -> Bool {
+        guard var playback = recorded[session] else { return false }
+        for index in playback.players.indices {
+            if let track = playback.mids[index].firstIndex(of: mid), playback.players[index].requestKeyframe(track: track) {
+                statistics.recordedKeyframeJumps += 1
+            }
+        }
+        recorded[session] = playback
+        return true
+    }
+
+    /// One SR per recorded track per subscriber, on the same NTP mapping as the other fixtures.
+    func sendRecordedSenderReports(ntp: UInt64, now: ContinuousClock.Instant) {
+        for (session, playback) in recorded {
+            for (index, player) in playback.players.enumerated() {
+                for (position, mid) in playback.mids[index].enumerated() {
+                    guard let track = tracks[TrackKey(session: session, mid: mid)], !track.routes.isEmpty else { continue }
+                    let state = player.senderReport(track: position, at: now)
+                    for route in track.routes {
+                        let report = RTCPSenderReport(ssrc: route.mid.ssrc, ntpTimestamp: ntp, rtpTimestamp: state.rtpTimestamp,
+                                                      packetCount: state.packetCount, octetCount: state.octetCount)
+                        sendRTCP([.senderReport(report)], to: route.peer)
+                        statistics.senderReportsSent += 1
+                    }
                 }
             }
         }

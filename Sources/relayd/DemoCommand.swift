@@ -9,12 +9,13 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "Run relayd offline against its embedded fakes with a recorded browser guest.",
         discussion: """
-            Starts FakeCalls, FakeMediaMTX and relayd on free loopback ports. First a recorded \
-            Chromium offer is published through relayd's WHIP endpoint (two-step publish into \
-            FakeCalls) and leaves again. Then FakeCalls plays a fixture guest (H.264 + Opus over \
-            real ICE/DTLS/SRTP); relayd subscribes at once, relays it for --duration seconds as \
-            H.264 + AAC by RTMP into FakeMediaMTX, and reports what arrived (time to the path \
-            being ready, frames, keyframes, size, audio frames, the recording's path).
+            Starts FakeCalls (fixture mode), FakeMediaMTX and relayd on free loopback ports. A \
+            fixture guest POSTs a recorded Chromium offer to relayd's WHIP endpoint; FakeCalls \
+            answers and plays the recording of the negotiated codecs (Fixtures/rtp, else the \
+            media files) over real ICE/DTLS/SRTP; relayd subscribes at once, relays it for \
+            --duration seconds as H.264 + AAC by RTMP into FakeMediaMTX; then the guest leaves. \
+            The report says what arrived (setup time from the WHIP POST to the first RTMP video \
+            frame, frames, keyframes, size, audio frames, the recording's path) and the teardown.
 
             With --serve, relayd (on 127.0.0.1:--port, 8088 by default), FakeCalls in forward mode \
             and FakeMediaMTX then keep running: open the printed guest page URL in a browser, \
@@ -38,18 +39,21 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The browser SDP offer to publish.", valueName: "file"))
     var offer: String?
 
+    @Option(help: ArgumentHelp("The recorded guest's video codec: h264 (passed through) or vp8 (transcoded).", valueName: "codec"))
+    var video: String = "h264"
+
     func validate() throws {
         guard duration > 0, duration.isFinite else {
             throw ValidationError("--duration must be a positive number of seconds, got \(duration)")
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
+        guard ["h264", "vp8"].contains(video) else { throw ValidationError("--video must be h264 or vp8, got \(video)") }
     }
 
     func run() async throws {
-        guard let offerPath = offer ?? DemoRunner.repositoryFile("Fixtures/sdp/chromium-default.sdp"),
-              let video = DemoRunner.repositoryFile("Fixtures/media/testsrc2-320x240-60f.h264"),
-              let audio = DemoRunner.repositoryFile("Fixtures/audio/tone-440L-660R-stereo-2s.opus.ogg") else {
-            StandardError.write("demo: cannot find the Fixtures folder; run from the repository (make demo) or pass --offer FILE")
+        let fixtures: DemoRunner.Fixtures
+        do { fixtures = try DemoRunner.Fixtures.locate(video: video, offer: offer) } catch {
+            StandardError.write("demo: \(error)")
             throw RelaydExit.usage
         }
         let capture = LogCapture()
@@ -58,7 +62,7 @@ struct DemoCommand: AsyncParsableCommand {
             MultiplexLogHandler([RelayLogging.makeHandler(label: label, level: level), CapturingLogHandler(label: label, capture: capture)])
         }
         let records = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("out/demo")
-        let runner = DemoRunner(offerPath: offerPath, fixtureVideo: video, fixtureAudio: audio, recordDirectory: records,
+        let runner = DemoRunner(fixtures: fixtures, recordDirectory: records,
                                 duration: .milliseconds(Int(duration * 1000)), logger: logger, capture: capture)
         let report = try await runner.run()
         if json {
@@ -84,14 +88,16 @@ struct DemoCommand: AsyncParsableCommand {
         var lines = [
             "",
             "relayd demo: FakeCalls + relayd + FakeMediaMTX on loopback",
-            "  publish: recorded Chromium offer → WHIP → \(publish.whipStatus) in \(publish.whipMs) ms; answer mids \(publish.answerMids), codecs \(publish.answerCodecs); DELETE → \(publish.leaveStatus.map(String.init) ?? "-")",
+            "  publish: recorded Chromium offer → WHIP → \(publish.whipStatus) in \(publish.whipMs) ms; answer mids \(publish.answerMids), codecs \(publish.answerCodecs)",
         ]
         for guest in report.guests {
-            lines.append("  relay \(guest.id): path ready \(guest.pathReady) after \(report.setupMs.map { "\($0) ms" } ?? "-") (subscribe → ICE/DTLS → first RTMP frames)")
+            lines.append("  relay \(guest.id) (FakeCalls plays \(guest.fixture)): path ready \(guest.pathReady); setup \(report.setupMs.map { "\($0) ms" } ?? "-") (WHIP POST → first RTMP video frame)")
             lines.append("    video \(guest.video.codecIn) → \(guest.video.codecOut): \(guest.video.frames) frames, \(guest.video.keyframes) keyframes, \(guest.video.width ?? 0)x\(guest.video.height ?? 0) in \(report.durationS) s")
             lines.append("    audio \(guest.audio.codecIn) → \(guest.audio.codecOut): \(guest.audio.frames) frames; A/V start offset \(guest.avStartOffsetMs.map { "\($0) ms" } ?? "-"); DTS violations \(guest.dtsViolations)")
             lines.append("    recording: \(guest.flv ?? "-")")
         }
+        let teardown = report.teardown
+        lines.append("  leave: DELETE → \(publish.leaveStatus.map(String.init) ?? "-"); path gone after \(teardown.pathGoneMs.map { "\($0) ms" } ?? "-"); Calls sessions left \(teardown.callsSessionsLeft), relays left \(teardown.relaysLeft)")
         lines.append("  log sequence:")
         lines += report.log.enumerated().map { "    \($0.offset + 1). \($0.element)" }
         return lines.joined(separator: "\n")

@@ -4,13 +4,15 @@ import Foundation
 import Logging
 import Relay
 
-/// `relayd demo`: FakeCalls, FakeMediaMTX and relayd in one process on free loopback ports.
-/// 1. Publish: a recorded Chromium offer is POSTed to relayd's WHIP endpoint; the two-step
-///    publish runs against FakeCalls and the answer comes back; the guest then leaves.
-/// 2. Relay: FakeCalls plays a fixture guest (H.264 + Opus over real ICE/DTLS/SRTP); relayd
-///    subscribes at once, receives it, publishes H.264 + AAC by RTMP into FakeMediaMTX, which
-///    records it and checks the stream. (A recorded offer has no browser behind it to send
-///    media, hence the fixture guest for this half.)
+/// `relayd demo`: FakeCalls (fixture mode), FakeMediaMTX and relayd in one process on free
+/// loopback ports, the whole chain with no browser:
+/// 1. A fixture guest POSTs a recorded browser offer to relayd's WHIP endpoint; relayd runs the
+///    two-step publish into FakeCalls, which answers and at once plays, for each published mid,
+///    the recording of the codec the answer negotiated (Fixtures/rtp, else the repository's
+///    media files) as the guest's media.
+/// 2. relayd subscribes at once, receives it over real ICE/DTLS/SRTP, publishes H.264 + AAC by
+///    RTMP into FakeMediaMTX (which records it and checks the stream) for `duration`.
+/// 3. The guest leaves (WHIP DELETE); the report shows what arrived and the teardown.
 struct DemoRunner {
     struct Report: Encodable {
         struct Video: Encodable {
@@ -36,6 +38,8 @@ struct DemoRunner {
             var flv: String?
             var avStartOffsetMs: Int?
             var dtsViolations: Int
+            /// The recordings FakeCalls played for this guest.
+            var fixture: String
         }
 
         struct Publish: Encodable {
@@ -47,19 +51,63 @@ struct DemoRunner {
             var leaveStatus: Int?
         }
 
+        struct Teardown: Encodable {
+            /// WHIP DELETE → the MediaMTX path gone.
+            var pathGoneMs: Double?
+            /// Calls sessions still holding tracks after the guest left (should be none).
+            var callsSessionsLeft: Int
+            var relaysLeft: Int
+        }
+
+        /// WHIP POST → relayd's first RTMP video frame written.
         var setupMs: Double?
         var durationS: Double
         var publish: Publish
         var guests: [Guest]
+        var teardown: Teardown
         var log: [String]
+    }
+
+    /// What the fixture guest sends and what FakeCalls plays.
+    struct Fixtures {
+        var offerPath: String
+        var catalog: FixtureCatalog
+
+        /// The recorded offer for `video` ("h264" or "vp8"): Fixtures/rtp/chromium-<video>-opus/offer.sdp
+        /// when present (for VP8 only if it offers no H.264, which relayd would prefer), else the
+        /// Fixtures/sdp one. Recordings from Fixtures/rtp, media files for codecs it lacks.
+        static func locate(video: String, offer: String?) throws -> Fixtures {
+            let recordedOffer = DemoRunner.repositoryFile("Fixtures/rtp/chromium-\(video)-opus/offer.sdp").flatMap { path -> String? in
+                guard video == "vp8" else { return path }
+                let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                return text.range(of: "H264/90000", options: .caseInsensitive) == nil ? path : nil
+            }
+            let fallbackOffer = DemoRunner.repositoryFile(video == "vp8" ? "Fixtures/sdp/chromium-vp8only.sdp" : "Fixtures/sdp/chromium-h264.sdp")
+            guard let offerPath = offer ?? recordedOffer ?? fallbackOffer else {
+                throw DemoError("cannot find the Fixtures folder; run from the repository (make demo) or pass --offer FILE")
+            }
+            let synthetic = try FixtureCatalog.synthetic(
+                h264: DemoRunner.repositoryFile("Fixtures/media/testsrc2-320x240-60f.h264"),
+                vp8: DemoRunner.repositoryFile("Fixtures/media/testsrc2-320x240-60f.ivf"),
+                opus: DemoRunner.repositoryFile("Fixtures/audio/tone-440L-660R-stereo-2s.opus.ogg"))
+            var catalog = synthetic
+            if let root = DemoRunner.repositoryFile("Fixtures/rtp"), let recorded = try? FixtureCatalog(directory: root) {
+                catalog = recorded.filling(from: synthetic)
+            }
+            guard !catalog.recordings.isEmpty else { throw DemoError("no recordings or media files found under Fixtures/") }
+            return Fixtures(offerPath: offerPath, catalog: catalog)
+        }
+    }
+
+    struct DemoError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
     }
 
     static let appId = "relayd-demo-app"
     static let token = "relayd-demo-token-not-a-secret"
 
-    let offerPath: String
-    let fixtureVideo: String
-    let fixtureAudio: String
+    let fixtures: Fixtures
     let recordDirectory: URL
     let duration: Duration
     let logger: Logger
@@ -70,8 +118,9 @@ struct DemoRunner {
                                     logger: logger.withComponent("fake-mediamtx"))
         try mediamtx.start()
         defer { mediamtx.stop() }
-        let fake = try FakeCallsServer(options: FakeCallsOptions(appId: Self.appId, token: Self.token),
-                                       logger: logger.withComponent("fake-calls"))
+        var options = FakeCallsOptions(appId: Self.appId, token: Self.token)
+        options.mediaMode = .fixtures(fixtures.catalog)
+        let fake = try FakeCallsServer(options: options, logger: logger.withComponent("fake-calls"))
         defer { fake.stop() }
         let config = RelayConfig(
             cloudflare: CloudflareConfig(callsAppId: Self.appId, callsAPIToken: Secret(Self.token)),
@@ -79,55 +128,74 @@ struct DemoRunner {
             mediamtx: MediaMTXConfig(rtmpPort: mediamtx.rtmpPort ?? 1935),
             relay: RelayServiceConfig(listenHost: "127.0.0.1", listenPort: 0, callsBaseURL: fake.baseURL))
         let relay = try RelayServer(config: config, logger: logger)
-        let publish = try await publishRecordedOffer(relay: relay)
 
-        // The relay half, with a guest FakeCalls plays from fixtures.
-        let session = try await fake.addFixturePublisher(video: fixtureVideo, audio: fixtureAudio)
-        let guest = PublishedGuest(
-            guestId: "guest1", sessionId: session,
-            tracks: [.init(name: "video", kind: "video", mid: "0"), .init(name: "audio", kind: "audio", mid: "1")],
-            resourceId: "fixture", etag: "\"fixture\"", since: Date())
-        let started = ContinuousClock.now
-        await relay.startRelay(for: guest)
-        let ready = await mediamtx.waitUntilReady(path: "guest1", timeout: .seconds(20))
-        let setup = ready ? Self.milliseconds(ContinuousClock.now - started) : nil
-        if ready { try await Task.sleep(for: duration) }  // the demo relays for as long as asked
-        await relay.endRelay(for: guest)
-        _ = await mediamtx.waitUntilGone(path: "guest1", timeout: .seconds(5))
-        await relay.shutdown()
-
-        let check = mediamtx.streamCheck(path: "guest1") ?? StreamCheck()
-        let report = Report.Guest(
-            id: "guest1",
-            video: .init(codecIn: "H264", codecOut: check.video.codec ?? "-", frames: check.video.frames,
-                         keyframes: check.video.keyframes, width: check.width, height: check.height),
-            audio: .init(codecIn: "opus", codecOut: check.audio.codec ?? "-", frames: check.audio.frames),
-            pathReady: ready, flv: mediamtx.recordings(path: "guest1").last?.path, avStartOffsetMs: check.avStartOffsetMs,
-            dtsViolations: check.video.dtsViolations + check.audio.dtsViolations)
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return Report(setupMs: setup, durationS: seconds, publish: publish, guests: [report],
-                      log: capture.entries.filter { $0.level >= .info && $0["component"] == nil }.map(\.message))
-    }
-
-    private func publishRecordedOffer(relay: RelayServer) async throws -> Report.Publish {
+        // 1. The fixture guest publishes; relayd subscribes at once and relays.
         let http = try CurlHTTPClient()
         let base = "http://127.0.0.1:\(relay.port)"
-        let offer = try String(contentsOfFile: offerPath, encoding: .utf8)
+        let offer = try String(contentsOfFile: fixtures.offerPath, encoding: .utf8)
+        // On loopback the POST reaches relayd within a fraction of a millisecond of this.
+        let posted = Date()
         let started = ContinuousClock.now
         let response = try await http.send(HTTPClientRequest(
             method: "POST", url: "\(base)/api/calls/whip/guest1", headers: ["Content-Type": "application/sdp"],
             body: Data(offer.utf8)))
         let whipMs = Self.milliseconds(ContinuousClock.now - started)
         let answer = response.status == 201 ? try? SDP.parse(response.text) : nil
-        var leaveStatus: Int?
-        if let location = response.headers["Location"] {
-            leaveStatus = try await http.send(HTTPClientRequest(method: "DELETE", url: base + location)).status
+        let ready = response.status == 201 ? await mediamtx.waitUntilReady(path: "guest1", timeout: .seconds(20)) : false
+        var setupMs: Double?
+        if ready {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while setupMs == nil && ContinuousClock.now < deadline {
+                if let first = await relay.relayStatuses().first?.rtmp?.firstVideoFrameAt, let at = Self.date(first) {
+                    setupMs = (at.timeIntervalSince(posted) * 10_000).rounded() / 10
+                } else {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            try await Task.sleep(for: duration)  // the demo relays for as long as asked
         }
-        return Report.Publish(
-            offer: offerPath, whipStatus: response.status, whipMs: whipMs,
+
+        // 2. The guest leaves.
+        var leaveStatus: Int?
+        var pathGoneMs: Double?
+        if let location = response.headers["Location"] {
+            let leaving = ContinuousClock.now
+            leaveStatus = try await http.send(HTTPClientRequest(method: "DELETE", url: base + location)).status
+            if await mediamtx.waitUntilGone(path: "guest1", timeout: .seconds(5)) {
+                pathGoneMs = Self.milliseconds(ContinuousClock.now - leaving)
+            }
+        }
+        let relaysLeft = await relay.relayStatuses().count
+        let callsLeft = await fake.api.sessionsHoldingTracks().count
+        await relay.shutdown()
+
+        let check = mediamtx.streamCheck(path: "guest1") ?? StreamCheck()
+        let codecs = answer?.mediaSections.compactMap { $0.negotiatedCodecs.codecs.first } ?? []
+        let videoIn = codecs.first { ["h264", "vp8"].contains($0.name.lowercased()) }?.name ?? "-"
+        let audioIn = codecs.first { $0.name.lowercased() == "opus" }?.name ?? "-"
+        let played = fixtures.catalog.recording(videoCodec: RecordedTrack.Codec(sdpName: videoIn))?.name ?? "-"
+        let guest = Report.Guest(
+            id: "guest1",
+            video: .init(codecIn: videoIn, codecOut: check.video.codec ?? "-", frames: check.video.frames,
+                         keyframes: check.video.keyframes, width: check.width, height: check.height),
+            audio: .init(codecIn: audioIn, codecOut: check.audio.codec ?? "-", frames: check.audio.frames),
+            pathReady: ready, flv: mediamtx.recordings(path: "guest1").last?.path, avStartOffsetMs: check.avStartOffsetMs,
+            dtsViolations: check.video.dtsViolations + check.audio.dtsViolations, fixture: played)
+        let publish = Report.Publish(
+            offer: fixtures.offerPath, whipStatus: response.status, whipMs: whipMs,
             answerMids: answer?.mediaSections.compactMap(\.mid) ?? [],
             answerCodecs: answer?.mediaSections.flatMap { $0.negotiatedCodecs.codecs.map(\.summary) } ?? [],
             leaveStatus: leaveStatus)
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return Report(setupMs: setupMs, durationS: seconds, publish: publish, guests: [guest],
+                      teardown: .init(pathGoneMs: pathGoneMs, callsSessionsLeft: callsLeft, relaysLeft: relaysLeft),
+                      log: capture.entries.filter { $0.level >= .info && $0["component"] == nil }.map(\.message))
+    }
+
+    static func date(_ iso: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: iso)
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

@@ -39,10 +39,20 @@ struct FakeCallsCommand: AsyncParsableCommand {
                                valueName: "SECONDS"))
     var recordKeyframeInterval: Double = 2
 
+    @Option(help: ArgumentHelp(
+        "Fixture mode: publishers get recorded media instead of their browser's (a recording directory with offer.sdp, video.pcap, audio.pcap, or a directory of them such as Fixtures/rtp).",
+        valueName: "dir"))
+    var fixtures: String?
+
     func run() async throws {
         RelayLogging.bootstrap(level: .info, secrets: [])
         let logger = Logger(label: "fake-calls")
         var options = FakeCallsOptions(appId: appId, token: token)
+        if let fixtures {
+            let catalog = try FixtureCatalog(directory: fixtures)
+            options.mediaMode = .fixtures(catalog)
+            print("fake-calls: fixture mode, playing \(catalog.recordings.map(\.name)) (video \(catalog.videoCodecs.map(\.rawValue)))")
+        }
         if let record {
             try FileManager.default.createDirectory(atPath: record, withIntermediateDirectories: true)
             options.recordDirectory = record

@@ -54,6 +54,8 @@ public final class RTMPPublisher: @unchecked Sendable {
         public var bytesWritten = 0
         public var connects = 0
         public var keyframeRequests = 0
+        /// When the first video frame was written for the socket (setup time ends there).
+        public var firstVideoFrameAt: Date?
     }
 
     public let url: RTMPURL
@@ -233,6 +235,7 @@ public final class RTMPPublisher: @unchecked Sendable {
                 }
                 let c = session.counters
                 lock.withLock {
+                    if stats.firstVideoFrameAt == nil, c.videoFramesSent > 0 { stats.firstVideoFrameAt = Date() }
                     stats.session = c
                     stats.videoFramesSent = c.videoFramesSent
                     stats.audioFramesSent = c.audioFramesSent

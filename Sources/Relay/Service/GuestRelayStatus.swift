@@ -30,6 +30,8 @@ public struct GuestRelayStatus: Codable, Sendable, Equatable {
         public var audioFramesSent: Int
         public var queuedBytes: Int
         public var lastError: String?
+        /// When relayd wrote its first RTMP video frame (ISO 8601, ms): setup ends there.
+        public var firstVideoFrameAt: String?
     }
 
     public struct Media: Codable, Sendable, Equatable {
@@ -124,7 +126,12 @@ extension GuestRelay {
             return GuestRelayStatus.RTMP(url: dependencies.rtmpURL, state: rtmpState, publishes: publishes,
                                          reconnects: rtmpReconnects, videoFramesSent: counters.videoFramesSent,
                                          audioFramesSent: counters.audioFramesSent, queuedBytes: publisher.queuedBytes,
-                                         lastError: rtmpError)
+                                         lastError: rtmpError,
+                                         firstVideoFrameAt: counters.firstVideoFrameAt.map {
+                                            let formatter = ISO8601DateFormatter()
+                                            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                                            return formatter.string(from: $0)
+                                         })
         }
         return GuestRelayStatus(
             guestId: guest.guestId, sessionId: guest.sessionId, subscriberSessionId: subscriber, tracks: guest.trackNames,
@@ -138,3 +145,4 @@ extension GuestRelay {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
+
