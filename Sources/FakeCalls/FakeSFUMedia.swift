@@ -62,7 +62,10 @@ public final class FakeSFUMedia: @unchecked Sendable {
         guard pipe(&fds) == 0 else {
             throw FixtureMediaSource.LoadError(description: "cannot create the SFU media thread's wakeup pipe (errno \(errno))")
         }
-        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
         wakeRead = fds[0]
         wakeWrite = fds[1]
         localAddress = socket.localAddress

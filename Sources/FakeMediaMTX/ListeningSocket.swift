@@ -31,6 +31,8 @@ enum PosixSocket {
     static func makeListener(host: String, port: Int) throws(Failure) -> (OwnedFD, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed: \(errnoString())") }
+        // Not inherited by child processes (a browser a test starts would keep the port bound).
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         let owned = OwnedFD(fd)
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -62,6 +64,7 @@ enum PosixSocket {
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &len) }
         }
         guard fd >= 0 else { return nil }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         setNonBlocking(fd)
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -97,6 +100,7 @@ enum PosixSocket {
     static func pipePair() -> (read: OwnedFD, write: OwnedFD) {
         var fds: [Int32] = [-1, -1]
         _ = pipe(&fds)
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         setNonBlocking(fds[0])
         setNonBlocking(fds[1])
         return (OwnedFD(fds[0]), OwnedFD(fds[1]))

@@ -38,6 +38,7 @@ final class TCPSocket {
             let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
             guard fd >= 0 else { lastError = errnoString(); continue }
             let sock = TCPSocket(fd: fd)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             var one: Int32 = 1
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -48,7 +49,10 @@ final class TCPSocket {
             #if canImport(Darwin)
             _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
             #endif
-            if sysConnect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 { return sock }
+            if sysConnect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 {
+                if sock.isConnectedToItself { lastError = selfConnected; continue }
+                return sock
+            }
             guard errno == EINPROGRESS else { lastError = errnoString(); continue }
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { break }
@@ -58,10 +62,33 @@ final class TCPSocket {
             var soError: Int32 = 0
             var len = socklen_t(MemoryLayout<Int32>.size)
             _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len)
-            if soError == 0 { return sock }
+            if soError == 0 {
+                if sock.isConnectedToItself { lastError = selfConnected; continue }
+                return sock
+            }
             lastError = String(cString: strerror(soError))
         }
         throw RTMPError(.connectionFailed, "cannot connect to RTMP server \(host):\(port): \(lastError) (is MediaMTX running and listening there?)")
+    }
+
+    private static let selfConnected = "nothing listens there (the connection reached itself)"
+
+    /// TCP "simultaneous open" with itself: with nobody listening on a loopback port inside the
+    /// ephemeral range, the kernel can pick that very port as the source, and the socket
+    /// connects to itself. It would then hold the port, so the server could not start on it.
+    var isConnectedToItself: Bool {
+        var local = sockaddr_storage(), peer = sockaddr_storage()
+        var localLength = socklen_t(MemoryLayout<sockaddr_storage>.size), peerLength = localLength
+        let named = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &localLength) }
+        }
+        let peered = withUnsafeMutablePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &peerLength) }
+        }
+        guard named == 0, peered == 0, localLength == peerLength else { return false }
+        return withUnsafeBytes(of: &local) { a in
+            withUnsafeBytes(of: &peer) { b in a.prefix(Int(localLength)).elementsEqual(b.prefix(Int(peerLength))) }
+        }
     }
 
     enum IOResult { case done(Int), wouldBlock, closed, failed(String) }
@@ -117,6 +144,7 @@ final class WakePipe: Sendable {
     init() {
         var fds: [Int32] = [-1, -1]
         _ = pipe(&fds)
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         readFD = fds[0]
         writeFD = fds[1]
         _ = fcntl(readFD, F_SETFL, fcntl(readFD, F_GETFL) | O_NONBLOCK)

@@ -20,6 +20,8 @@ final class GuestMediaMeter: @unchecked Sendable {
         var nacksSent = 0
         var plisSent = 0
         var videoFramesOut = 0
+        /// How long the video jitter buffer holds packets now (ms).
+        var jitterBufferDelayMs: Double?
 
         /// Lost / (received + lost), in percent; nil before any packet.
         var lossPercent: Double? {
@@ -78,6 +80,7 @@ final class GuestMediaMeter: @unchecked Sendable {
         next.nacksSent = media.nacksSent
         next.plisSent = media.plisSent
         next.videoFramesOut = frames
+        next.jitterBufferDelayMs = media.video?.stats.jitterBufferDelayMilliseconds
         bytes = 0
         windowStart = now
         framesAtWindowStart = frames

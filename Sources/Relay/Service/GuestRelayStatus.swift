@@ -45,7 +45,7 @@ public struct GuestRelayStatus: Codable, Sendable, Equatable {
         public var lossPercent: Double?
         public var nacksSent: Int?
         public var plisSent: Int?
-        /// Not measured yet (nil).
+        /// How long the video jitter buffer currently holds packets.
         public var jitterBufferDelayMs: Double?
         public var secondsSinceLastPacket: Double?
     }
@@ -110,7 +110,7 @@ extension GuestRelay {
                 rtcpSent: stats.rtcpSent, srtpAuthFailures: stats.srtpAuthFailures,
                 bitrateKbps: measured.map { stale ? 0 : $0.bitrateKbps ?? 0 },
                 packetsLost: measured?.packetsLost, lossPercent: measured?.lossPercent,
-                nacksSent: measured?.nacksSent, plisSent: measured?.plisSent, jitterBufferDelayMs: nil,
+                nacksSent: measured?.nacksSent, plisSent: measured?.plisSent, jitterBufferDelayMs: measured?.jitterBufferDelayMs,
                 secondsSinceLastPacket: lastPacket.map(Self.seconds))
         }
         var video: GuestRelayStatus.Video?

@@ -116,16 +116,18 @@ enum OperatorPage {
       const v = s.video || {}, a = s.audio || {}, m = s.media || {}, r = s.rtmp || {};
       let state = !g.enabled ? 'disabled' : !g.live && !g.status ? 'waiting' : (s.state || 'publishing');
       if (state === 'closed' || state === 'closing') state = g.live ? state : 'waiting';
+      // The guest's media is fine but MediaMTX is not taking it: that is what the operator must see.
+      if (state === 'relaying' && (r.state === 'reconnecting' || r.state === 'connecting')) state = 'reconnecting';
       return {
         state, since: s.stateSince || s.since,
         codec: (v.codecIn || '?') + ' → ' + (v.codecOut || '?') + (a.codecIn ? ' · ' + a.codecIn + ' → ' + (a.codecOut || '?') : ''),
         size: v.width ? v.width + '×' + v.height : null,
         fps: v.fps, kbps: v.bitrateKbps ?? m.bitrateKbps,
-        loss: m.lossPercent ?? m.packetLossPercent, jitter: m.jitterBufferDelayMs ?? v.jitterBufferDelayMs,
-        nacks: m.nacksSent ?? m.nacks ?? 0, plis: m.plisSent ?? m.plis ?? 0,
-        rtmp: r.state || (r.publishes ? 'publishing' : null), reconnects: (r.reconnects ?? 0) + (s.reconnects ?? 0),
+        loss: m.lossPercent, jitter: m.jitterBufferDelayMs,
+        nacks: m.nacksSent ?? 0, plis: m.plisSent ?? 0,
+        rtmp: r.state || null, reconnects: (r.reconnects ?? 0) + (s.reconnects ?? 0),
         level: a.levelDb ?? a.audioLevelDb,
-        error: s.lastError || null,
+        error: s.lastError || r.lastError || null,
       };
     }
 
@@ -167,15 +169,16 @@ enum OperatorPage {
       const set = (f, text) => { tile.querySelector('[data-f=' + f + ']').textContent = text; };
       hist.push({t: now, kbps: v.kbps || 0, loss: v.loss || 0, nacks: v.nacks, plis: v.plis});
       while (hist.length && now - hist[0].t > 60000) hist.shift();
-      const first = hist[0], minutes = Math.max((now - first.t) / 60000, 1 / 60);
+      // Per-minute rates need some history: a few seconds would turn one PLI into "60/min".
+      const first = hist[0], minutes = (now - first.t) / 60000, rated = minutes >= 10 / 60;
       set('codec', v.state === 'waiting' ? '–' : v.codec);
       set('size', v.size || '–');
       set('fps', fmt(v.fps, '', 1));
       set('bitrate', fmt(v.kbps, ' kbit/s'));
       set('loss', fmt(v.loss, ' %', 1));
       set('jitter', fmt(v.jitter, ' ms'));
-      set('nacks', hist.length > 1 ? fmt((v.nacks - first.nacks) / minutes) : '–');
-      set('plis', hist.length > 1 ? fmt((v.plis - first.plis) / minutes) : '–');
+      set('nacks', rated ? fmt((v.nacks - first.nacks) / minutes) : '–');
+      set('plis', rated ? fmt((v.plis - first.plis) / minutes) : '–');
       set('rtmp', v.rtmp || '–');
       set('reconnects', String(v.reconnects));
       const level = v.level == null ? 0 : Math.max(0, Math.min(100, (v.level + 60) / 60 * 100));

@@ -112,6 +112,11 @@ final class ChromiumDevTools: @unchecked Sendable {
         return (result["result"] as? [String: Any])?["value"]
     }
 
+    /// Sends one command to the attached page's session (Network.*, Page.*).
+    func sendToPage(_ method: String, _ params: [String: Any]) async throws -> [String: Any] {
+        try await send(method, params, session: lock.withLock { sessionId })
+    }
+
     /// Sends one command and awaits its reply (the whole JSON object).
     func send(_ method: String, _ params: [String: Any], session: String? = nil,
               timeout: Duration = .seconds(10)) async throws -> [String: Any] {
