@@ -88,7 +88,7 @@ public enum FuzzSeeds {
                 senderSSRC: 1, mediaSSRC: 2, baseSequenceNumber: 100, referenceTime: 5, feedbackPacketCount: 1,
                 packets: [.received(100, delta: 4), .notReceived(101), .received(102, delta: -300), .received(103, delta: 1000)])),
         ]
-        return packets.map { $0.serialize() } + [RTCPPacket.serialize(packets)]
+        return packets.map { $0.serialize() } + [RTCPCompound.serialize(packets)]
     }
 
     /// Packets in the framing `FuzzTargets.forEachPacket` reads.
@@ -121,7 +121,7 @@ public enum FuzzSeeds {
             .object([("app", .string("live")), ("tcUrl", .string("rtmp://localhost/live")), ("fpad", .boolean(false)),
                      ("audioCodecs", .number(3575))]),
         ])
-        let metadata = FLVTag.metadata(FLVMetadata(width: 320, height: 240, frameRate: 30), forRTMP: true)
+        let metadata = FLVTagBody.metadata(FLVMetadata(width: 320, height: 240, frameRate: 30), forRTMP: true)
         return [connect.message().payload, metadata,
                 AMF0.encode([.null, .string("x"), .ecmaArray([("k", .number(1))]), .strictArray([.boolean(true)])])]
     }
@@ -138,7 +138,7 @@ public enum FuzzSeeds {
         let units = AnnexB.accessUnits(stream).prefix(2)
         for (index, unit) in units.enumerated() {
             var body: [UInt8] = []
-            FLVTag.appendAVCFrameHeader(keyframe: index == 0, compositionTime: 0, into: &body)
+            FLVTagBody.appendAVCFrameHeader(keyframe: index == 0, compositionTime: 0, into: &body)
             for nal in unit.prefix(3) {
                 let count = UInt32(min(nal.count, 200))
                 body += [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
@@ -151,7 +151,7 @@ public enum FuzzSeeds {
         var smallWriter = RTMPChunkWriter()
         smallWriter.write(RTMPMessage(chunkStreamID: RTMPChunkStream.audio, timestamp: 0x00FF_FFFF + 5,
                                       typeID: RTMPMessageType.audio, messageStreamID: 1,
-                                      payload: FLVTag.aacSequenceHeader(config: [0x11, 0x90]) + Array(repeating: 1, count: 300)),
+                                      payload: FLVTagBody.aacSequenceHeader(config: [0x11, 0x90]) + Array(repeating: 1, count: 300)),
                           into: &small)
         return [out, small]
     }
@@ -159,13 +159,13 @@ public enum FuzzSeeds {
     static func flv(_ stream: [UInt8]) -> [UInt8] {
         var writer = FLVFileWriter()
         writer.append(FLVTag(kind: .script, timestamp: 0,
-                             body: FLVTag.metadata(FLVMetadata(width: 320, height: 240, frameRate: 30), forRTMP: false)))
+                             body: FLVTagBody.metadata(FLVMetadata(width: 320, height: 240, frameRate: 30), forRTMP: false)))
         let units = AnnexB.nalUnits(stream)
         if let record = avcRecord(units) {
-            writer.append(FLVTag(kind: .video, timestamp: 0, body: FLVTag.avcSequenceHeader(record: record)))
+            writer.append(FLVTag(kind: .video, timestamp: 0, body: FLVTagBody.avcSequenceHeader(record: record)))
         }
-        writer.append(FLVTag(kind: .audio, timestamp: 0, body: FLVTag.aacSequenceHeader(config: [0x11, 0x90])))
-        writer.append(FLVTag(kind: .audio, timestamp: 21, body: FLVTag.aacFrame([1, 2, 3, 4])))
+        writer.append(FLVTag(kind: .audio, timestamp: 0, body: FLVTagBody.aacSequenceHeader(config: [0x11, 0x90])))
+        writer.append(FLVTag(kind: .audio, timestamp: 21, body: FLVTagBody.aacFrame([1, 2, 3, 4])))
         return writer.bytes
     }
 

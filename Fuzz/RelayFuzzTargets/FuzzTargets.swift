@@ -38,10 +38,10 @@ public enum FuzzTargets {
     // MARK: WebRTC
 
     static func stun(_ bytes: [UInt8]) {
-        guard let decoded = try? DecodedSTUNMessage.decode(bytes) else { return }
+        guard let decoded = try? STUNMessage.decode(bytes) else { return }
         _ = decoded.isIntegrityValid(key: STUNMessage.shortTermKey(password: "fuzz-password"))
         _ = decoded.isFingerprintValid
-        _ = try? DecodedSTUNMessage.decode(decoded.message.encode())
+        _ = try? STUNMessage.decode(decoded.message.encode())
     }
 
     static func sdp(_ bytes: [UInt8]) {
@@ -67,8 +67,8 @@ public enum FuzzTargets {
     }
 
     static func rtcp(_ bytes: [UInt8]) {
-        guard let packets = try? RTCPPacket.parse(bytes) else { return }
-        _ = try? RTCPPacket.parse(RTCPPacket.serialize(packets))
+        guard let packets = try? RTCPCompound.parse(bytes) else { return }
+        _ = try? RTCPCompound.parse(RTCPCompound.serialize(packets))
     }
 
     // MARK: Depacketizers
@@ -139,6 +139,8 @@ public enum FuzzTargets {
 
     /// What the relay (and its fake MediaMTX) reads inside an FLV/RTMP audio or video body.
     static func flvBody(_ kind: FLVTag.Kind, _ body: [UInt8]) {
+        _ = FLVVideoTagInfo(body)
+        _ = FLVAudioTagInfo(body)
         switch kind {
         case .video:
             // AVC (codec 7) sequence header: the decoder configuration record after 5 bytes.
