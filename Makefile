@@ -8,7 +8,7 @@ SWIFT_BUILD_FLAGS ?=
 # handlers of the others into timeouts. Serial, the whole suite takes about 40 s.
 SWIFT_TEST_FLAGS ?= --no-parallel
 
-.PHONY: deps build test demo bench bench-baseline clean
+.PHONY: deps build test demo bench bench-baseline fuzz fuzz-smoke clean
 
 deps:
 	scripts/install-deps
@@ -34,5 +34,15 @@ bench: deps
 bench-baseline:
 	cp bench/results.json bench/baseline.json
 
+# libFuzzer + AddressSanitizer on the parsers of outside input (Fuzz/README.md), built into
+# .build-fuzz. FUZZ_SECONDS per target, FUZZ_TARGETS to choose (`.build-fuzz/debug/relayd-fuzz list`).
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz
+
+fuzz-smoke: deps
+	FUZZ_SECONDS=10 FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -26,6 +26,7 @@ let package = Package(
     products: [
         .executable(name: "relayd", targets: ["relayd"]),
         .executable(name: "relayd-bench", targets: ["RelayBench"]),
+        .executable(name: "relayd-fuzz", targets: ["RelayFuzz"]),
         .library(name: "Relay", targets: ["Relay"]),
     ],
     dependencies: [
@@ -70,9 +71,14 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "Benchmarks/RelayBench"),
+        // `make fuzz`: libFuzzer targets for the parsers of outside input (Fuzz/README.md). The
+        // targets live in a library so `make test` replays seeds and Fuzz/regressions/ through them.
+        .target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
+        .target(name: "RelayFuzzTargets", dependencies: ["Relay"], path: "Fuzz/RelayFuzzTargets"),
+        .executableTarget(name: "RelayFuzz", dependencies: ["RelayFuzzTargets", "CFuzzerDriver"], path: "Fuzz/RelayFuzz"),
         .testTarget(
             name: "RelayTests",
-            dependencies: ["Relay", "FakeCalls", "FakeMediaMTX", "CRelayShim"] + cLibraryDependencies,
+            dependencies: ["Relay", "FakeCalls", "FakeMediaMTX", "CRelayShim", "RelayFuzzTargets"] + cLibraryDependencies,
             path: "Tests/RelayTests",
             resources: []
         ),
