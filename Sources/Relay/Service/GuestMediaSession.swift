@@ -169,8 +169,11 @@ final class GuestMediaSession: @unchecked Sendable {
             }
             if keyframeWanted.take() { video.requestKeyframe() }
             if video.takeKeyframeRequest() {
-                // At most one PLI per 300 ms: the sender needs time to produce the keyframe.
-                if lastPLI.map({ now - $0 >= .milliseconds(300) }) ?? true {
+                // At most one PLI per 300 ms once pictures flow: the sender needs time to make the
+                // keyframe. Before the first one, every 100 ms: a PLI sent while the SFU is still
+                // setting up the route can be lost, and each retry gap adds to the join time.
+                let gap: Duration = video.stats.keyframesOut == 0 ? .milliseconds(100) : .milliseconds(300)
+                if lastPLI.map({ now - $0 >= gap }) ?? true {
                     feedback.append(.pictureLossIndication(RTCPPictureLossIndication(senderSSRC: localSSRC, mediaSSRC: ssrc)))
                     lastPLI = now
                     plisSent += 1

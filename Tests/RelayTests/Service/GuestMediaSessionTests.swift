@@ -58,16 +58,38 @@ import Testing
         let sink = FLVMemorySink(hasAudio: false)
         let media = session(sink: sink)
         let stream = try H264RTPStream()
-        _ = media.handle(try rtp(RTPPacketBuilder(marker: true, payloadType: videoPT, sequenceNumber: 1, timestamp: 0, ssrc: ssrc,
-                                                  payload: stream.packets[0].payload)), now: start)
+        // The whole first keyframe: once pictures flow, PLIs are spaced 300 ms (100 ms before).
+        for packet in stream.packets where packet.frameIndex == 0 {
+            _ = media.handle(try rtp(RTPPacketBuilder(marker: packet.marker, payloadType: videoPT,
+                                                      sequenceNumber: UInt16(truncatingIfNeeded: packet.sequence),
+                                                      timestamp: packet.timestamp, ssrc: ssrc, payload: packet.payload)), now: start)
+        }
+        #expect(media.video?.stats.keyframesOut == 1)
         var plis = 0
         for step in 0..<100 {
             media.requestKeyframe()  // e.g. the RTMP server came back
             let feedback = media.tick(now: start + .milliseconds(10 * step))
             plis += feedback.filter { if case .pictureLossIndication = $0 { true } else { false } }.count
         }
-        // 1 s of asking every 10 ms: at most one PLI per 300 ms (plus the one at start).
+        // 1 s of asking every 10 ms: at most one PLI per 300 ms.
         #expect(plis >= 3 && plis <= 5, "\(plis) PLIs")
+    }
+
+    @Test func beforeTheFirstKeyframePLIsRepeatEvery100Milliseconds() throws {
+        let media = session(sink: FLVMemorySink(hasAudio: false))
+        let stream = try H264RTPStream()
+        // A delta frame's packet: nothing can be shown until a keyframe arrives.
+        let delta = try #require(stream.packets.first { $0.frameIndex == 1 })
+        _ = media.handle(try rtp(RTPPacketBuilder(marker: delta.marker, payloadType: videoPT, sequenceNumber: 1,
+                                                  timestamp: delta.timestamp, ssrc: ssrc, payload: delta.payload)), now: start)
+        var plis = 0
+        for step in 0..<50 {
+            media.requestKeyframe()
+            let feedback = media.tick(now: start + .milliseconds(10 * step))
+            plis += feedback.filter { if case .pictureLossIndication = $0 { true } else { false } }.count
+        }
+        // 500 ms with no picture yet: one PLI per 100 ms.
+        #expect(plis >= 4 && plis <= 6, "\(plis) PLIs")
     }
 
     @Test func unknownPayloadTypesAreIgnored() throws {
