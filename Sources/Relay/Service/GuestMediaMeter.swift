@@ -22,6 +22,8 @@ final class GuestMediaMeter: @unchecked Sendable {
         var videoFramesOut = 0
         /// How long the video jitter buffer holds packets now (ms).
         var jitterBufferDelayMs: Double?
+        /// The guest's audio level as sent to MediaMTX (RMS dBFS of the last 100 ms).
+        var audioLevelDBFS: Double?
 
         /// Lost / (received + lost), in percent; nil before any packet.
         var lossPercent: Double? {
@@ -81,6 +83,7 @@ final class GuestMediaMeter: @unchecked Sendable {
         next.plisSent = media.plisSent
         next.videoFramesOut = frames
         next.jitterBufferDelayMs = media.video?.stats.jitterBufferDelayMilliseconds
+        next.audioLevelDBFS = media.audio.map { ($0.transcoderStats.levelDBFS * 10).rounded() / 10 }
         bytes = 0
         windowStart = now
         framesAtWindowStart = frames

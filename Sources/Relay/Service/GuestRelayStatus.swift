@@ -62,6 +62,8 @@ public struct GuestRelayStatus: Codable, Sendable, Equatable {
     public struct Audio: Codable, Sendable, Equatable {
         public var codecIn: String?
         public var codecOut: String?
+        /// RMS level of the audio sent out, dBFS (−100: silence), over the last 100 ms.
+        public var levelDb: Double?
     }
 
     public var guestId: String
@@ -120,7 +122,9 @@ extension GuestRelay {
                                            fps: measured?.framesPerSecond.map { stale ? 0 : $0 },
                                            framesOut: measured?.videoFramesOut)
         }
-        let audio = codecs.audioIn.map { GuestRelayStatus.Audio(codecIn: $0, codecOut: codecs.audioOut) }
+        let audio = codecs.audioIn.map {
+            GuestRelayStatus.Audio(codecIn: $0, codecOut: codecs.audioOut, levelDb: stale ? nil : measured?.audioLevelDBFS)
+        }
         let rtmp = publisher.map { publisher -> GuestRelayStatus.RTMP in
             let counters = publisher.counters
             return GuestRelayStatus.RTMP(url: dependencies.rtmpURL, state: rtmpState, publishes: publishes,

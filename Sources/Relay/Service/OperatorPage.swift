@@ -126,7 +126,7 @@ enum OperatorPage {
         loss: m.lossPercent, jitter: m.jitterBufferDelayMs,
         nacks: m.nacksSent ?? 0, plis: m.plisSent ?? 0,
         rtmp: r.state || null, reconnects: (r.reconnects ?? 0) + (s.reconnects ?? 0),
-        level: a.levelDb ?? a.audioLevelDb,
+        level: a.levelDb,
         error: s.lastError || r.lastError || null,
       };
     }

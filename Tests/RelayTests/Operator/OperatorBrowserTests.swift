@@ -16,7 +16,7 @@ import Testing
       const f = n => t.querySelector('[data-f=' + n + ']').textContent;
       return {state: t.dataset.state, thumbWidth: img ? img.naturalWidth : 0, codec: f('codec'), size: f('size'),
               fps: f('fps'), bitrate: f('bitrate'), rtmp: f('rtmp'), reconnects: f('reconnects'),
-              error: t.querySelector('.error').textContent, spark: t.querySelector('.br').getAttribute('points') || ''};
+              error: t.querySelector('.error').textContent, meter: parseFloat(t.querySelector('.meter div').style.width) || 0, spark: t.querySelector('.br').getAttribute('points') || ''};
     })()
     """
 
@@ -49,9 +49,12 @@ import Testing
                                          ["width": 1000, "height": 700, "deviceScaleFactor": 1, "mobile": false])
         _ = try await browser.sendToPage("Page.navigate", ["url": "\(stage.base)/operator"])
 
-        let live = try await waitForTile(browser) { ($0["state"] as? String) == "relaying" && ($0["thumbWidth"] as? Int ?? 0) > 0 }
+        let live = try await waitForTile(browser) {
+            ($0["state"] as? String) == "relaying" && ($0["thumbWidth"] as? Int ?? 0) > 0 && ($0["meter"] as? Double ?? 0) > 0
+        }
         #expect(live?["state"] as? String == "relaying", "\(String(describing: live))")
         #expect((live?["thumbWidth"] as? Int ?? 0) == GuestSnapshot.defaultWidth, "\(String(describing: live))")
+        #expect((live?["meter"] as? Double ?? 0) > 0, "the 440 Hz tone must move the audio meter: \(String(describing: live))")
         #expect((live?["codec"] as? String)?.contains("H264") == true || (live?["codec"] as? String)?.contains("h264") == true,
                 "\(String(describing: live))")
         // Live numbers: the bitrate sparkline gains points as polls come in.

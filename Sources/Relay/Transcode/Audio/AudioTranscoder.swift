@@ -1,3 +1,5 @@
+import Foundation
+
 /// Opus RTP payloads in, AAC-LC frames with exact sample timestamps out.
 ///
 /// Input is one Opus packet per RTP packet, in sequence order (what a jitter buffer releases),
@@ -61,6 +63,9 @@ public final class AudioTranscoder {
         public var discontinuities = 0
         /// AAC frames produced.
         public var outputFrames = 0
+        /// Loudness of the last ~100 ms sent to the encoder, RMS in dBFS (−100 for silence):
+        /// the operator page's audio meter.
+        public var levelDBFS: Double = -100
     }
 
     public let configuration: Configuration
@@ -81,6 +86,8 @@ public final class AudioTranscoder {
     private let encoder: any AudioEncoder
     /// Decoder output, big enough for the longest packet; allocated once.
     private let scratch: UnsafeMutableBufferPointer<Float>
+    private var levelSquares: Double = 0
+    private var levelSamples = 0
     /// Extended RTP timestamp of output sample 0 (moves only at a discontinuity).
     private var anchor: Int64 = 0
     private var expectedSequence: UInt64 = 0
@@ -262,9 +269,22 @@ public final class AudioTranscoder {
     private func write(from first: Int, to end: Int, into output: inout [AACFrame]) throws(AudioCodecError) {
         guard end > first else { return }
         let slice = UnsafeBufferPointer(rebasing: scratch[(first * channels)..<(end * channels)])
+        measureLevel(slice)
         let frames = try encoder.encode(interleaved: slice)
         samplesWritten += Int64(end - first)
         stats.outputFrames += frames.count
         output.append(contentsOf: frames)
+    }
+
+    /// Accumulates the squares of the samples and publishes the RMS every 100 ms of audio. A
+    /// multiply-add per sample: nothing next to the AAC encoder's cost.
+    private func measureLevel(_ samples: UnsafeBufferPointer<Float>) {
+        for sample in samples { levelSquares += Double(sample * sample) }
+        levelSamples += samples.count
+        guard levelSamples >= sampleRate * channels / 10 else { return }
+        let rms = (levelSquares / Double(levelSamples)).squareRoot()
+        stats.levelDBFS = rms > 0.00001 ? max(-100, 20 * log10(rms)) : -100
+        levelSquares = 0
+        levelSamples = 0
     }
 }
