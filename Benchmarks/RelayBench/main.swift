@@ -24,6 +24,14 @@ func step(_ text: String) {
 print("relayd-bench on \(machine.system), \(machine.cores) cores, load \(machine.loadAverageAtStart)")
 
 var figures: [Figure] = []
+// `relayd-bench snapshot`: only the thumbnail figure (its cost is in FFmpeg's C code, so even a
+// debug build measures it fairly).
+if arguments.first == "snapshot" {
+    let inputs = try GeneratedInputs.make()
+    defer { inputs.remove() }
+    FigureTable.print(try SnapshotFigure.figures(h264: inputs.h264, passthroughShare: 0))
+    exit(0)
+}
 do {
     step("generating 10 s of 720p30 H.264 and VP8 with ffmpeg")
     let inputs = try GeneratedInputs.make()
@@ -56,6 +64,9 @@ do {
                                              audio: (audio.cpuSeconds, audio.mediaSeconds), ffmpeg: ffmpeg,
                                              mediaSeconds: Double(GeneratedInputs.seconds))
     figures += perGuest
+
+    step("operator thumbnails: keyframe → JPEG cost")
+    figures += try SnapshotFigure.figures(h264: inputs.h264, passthroughShare: passthrough.coreShare)
 
     step("capacity: CPU budget, then guests in real time")
     let audioShare = audio.cpuSeconds / audio.mediaSeconds * 100

@@ -36,6 +36,17 @@ public final class JPEGEncoder {
 
     /// One I420 picture as a JPEG file's bytes.
     public func encode(_ picture: DecodedPicture) throws -> [UInt8] {
+        do {
+            return try encodeOnce(picture)
+        } catch {
+            // A context the encoder refuses to take another picture on is rebuilt once.
+            avcodec_free_context(&context)
+            contextSize = nil
+            return try encodeOnce(picture)
+        }
+    }
+
+    private func encodeOnce(_ picture: DecodedPicture) throws -> [UInt8] {
         guard picture.format == .i420 else { throw VideoEncoderError("the JPEG encoder takes I420 pictures (scale first)") }
         let context = try prepare(size: picture.size)
         frame.pointee.width = Int32(picture.size.width)
