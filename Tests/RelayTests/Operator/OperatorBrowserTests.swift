@@ -63,6 +63,14 @@ import Testing
         #expect((moved?["spark"] as? String ?? "") != firstSpark)
 
         try await screenshot(browser, name: "operator-page")
+        // A phone: the tiles stack, nothing is wider than the screen.
+        _ = try await browser.sendToPage("Emulation.setDeviceMetricsOverride",
+                                         ["width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true])
+        let overflow = try await browser.evaluate("document.documentElement.scrollWidth - window.innerWidth") as? Int
+        #expect((overflow ?? 1) <= 0, "the page scrolls sideways on a phone by \(overflow ?? -1) px")
+        try await screenshot(browser, name: "operator-page-phone")
+        _ = try await browser.sendToPage("Emulation.setDeviceMetricsOverride",
+                                         ["width": 1000, "height": 700, "deviceScaleFactor": 1, "mobile": false])
 
         // MediaMTX goes away: the tile must say so.
         stage.mediamtx.stop()

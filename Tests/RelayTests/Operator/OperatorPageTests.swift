@@ -84,6 +84,27 @@ import Testing
         await stage.finish()
     }
 
+    @Test func kickEndsAWHIPGuestsSession() async throws {
+        let stage = try Stage()
+        let http = try CurlHTTPClient()
+        let published = try await http.send(HTTPClientRequest(
+            method: "POST", url: stage.base + "/api/calls/whip/guest1", headers: ["Content-Type": "application/sdp"],
+            body: Data(try FixturePaths.text("sdp/chromium-default.sdp").utf8)))
+        #expect(published.status == 201)
+        var bearer: HTTPHeaders = [:]
+        bearer.set("Authorization", "Bearer \(Self.adminToken)")
+        let anonymous = try await http.send(HTTPClientRequest(method: "POST", url: stage.base + "/api/calls/guests/guest1/kick"))
+        #expect(anonymous.status == 401)
+        #expect(await stage.relay.whip.liveSessions().map(\.guestId) == ["guest1"], "an unauthenticated kick must change nothing")
+        let kicked = try await http.send(HTTPClientRequest(method: "POST", url: stage.base + "/api/calls/guests/guest1/kick", headers: bearer))
+        #expect(kicked.status == 204)
+        #expect(await stage.relay.whip.liveSessions().isEmpty)
+        #expect(await stage.fake.api.sessionsHoldingTracks().isEmpty, "the guest's Calls tracks are closed")
+        let again = try await http.send(HTTPClientRequest(method: "POST", url: stage.base + "/api/calls/guests/guest1/kick", headers: bearer))
+        #expect(again.status == 404)
+        await stage.finish()
+    }
+
     @Test func withoutAnAdminTokenTheOperatorPageIsOff() async throws {
         let stage = try Stage(adminToken: nil)
         let page = try await get(stage.base + "/operator", authorization: "Bearer anything")
