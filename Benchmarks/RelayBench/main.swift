@@ -26,6 +26,14 @@ print("relayd-bench on \(machine.system), \(machine.cores) cores, load \(machine
 var figures: [Figure] = []
 // `relayd-bench snapshot`: only the thumbnail figure (its cost is in FFmpeg's C code, so even a
 // debug build measures it fairly).
+// `relayd-bench setup`: only the join-time figure (timers and loopback, not CPU: a debug build
+// measures it too).
+if arguments.first == "setup" {
+    let fakes = try LoopbackFakes(repository: repository)
+    FigureTable.print(try await SetupLatencyFigure.figures(fakes: fakes))
+    fakes.stop()
+    exit(0)
+}
 if arguments.first == "snapshot" {
     let inputs = try GeneratedInputs.make()
     defer { inputs.remove() }

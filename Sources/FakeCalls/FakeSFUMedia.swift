@@ -31,6 +31,8 @@ public final class FakeSFUMedia: @unchecked Sendable {
 
     private enum Command {
         case negotiated(SFUNegotiation)
+        /// Signalled once every command before it was applied.
+        case applied(DispatchSemaphore)
         case closed(String)
         case fixture(session: String, sources: [FixtureMediaSource])
         case record(RecordCommand)
@@ -109,6 +111,12 @@ public final class FakeSFUMedia: @unchecked Sendable {
         if case .fixtures(let catalog) = mediaMode, !negotiation.published.isEmpty {
             enqueue(.playRecorded(negotiation, catalog))
         }
+        // Real Calls answers once its SFU knows the session. Without this wait the answer could
+        // reach the subscriber before the media thread did, its first ICE check would be dropped
+        // as unrouted, and the retransmission (250 ms later) would show up as join time.
+        let applied = DispatchSemaphore(value: 0)
+        enqueue(.applied(applied))
+        if !lock.withLock({ stopRequested }) { _ = applied.wait(timeout: .now() + .seconds(1)) }
     }
 
     /// Where publishers' media comes from for sessions negotiated from now on (sessions already
@@ -190,6 +198,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
             for command in pending {
                 switch command {
                 case .negotiated(let negotiation): engine.negotiated(negotiation, now: .now)
+                case .applied(let semaphore): semaphore.signal()
                 case .closed(let session): engine.closed(session)
                 case .fixture(let session, let sources): engine.addFixture(session: session, sources: sources)
                 case .record(let command): command.apply(to: engine.recorder)
