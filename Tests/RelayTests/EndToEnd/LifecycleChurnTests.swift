@@ -31,15 +31,31 @@ import Testing
         // library's state) are not leaks.
         #expect(await cycle(2))
         let before = Chain.openDescriptors()
+        let residentBefore = Self.residentMiB()
+        let dtlsBefore = DTLSLiveCounter.connections.value
         var failures = 0
         for index in 0..<100 where !(await cycle(index)) { failures += 1 }
         #expect(failures == 0, "\(failures) of 100 joins did not get as far as they should")
         let after = Chain.openDescriptors()
         #expect(after <= before + 4, "open descriptors grew from \(before) to \(after)")
+        // Memory: one relay leg holds pipelines, codec contexts and buffers worth megabytes; 100
+        // leaked legs would be hundreds. Allocator slack stays well under the bound.
+        let residentAfter = Self.residentMiB()
+        #expect(DTLSLiveCounter.connections.value <= dtlsBefore, "every leg's DTLS connection (OpenSSL SSL object) is freed")
+        print("100 join/leave cycles: resident \(Int(residentBefore)) → \(Int(residentAfter)) MiB, descriptors \(before) → \(after)")
+        #expect(residentAfter - residentBefore < 48, "resident memory grew from \(residentBefore) to \(residentAfter) MiB over 100 cycles")
         #expect(await chain.fake.api.sessionsHoldingTracks() == [session])  // only the publisher
         #expect(await chain.relay.relayStatuses().isEmpty)
         // The SFU's media thread applies the closes on its next turn.
         #expect(await Chain.eventually(.seconds(2)) { chain.fake.media.statistics.livePeerConnections == 0 })
         await chain.finish()
+    }
+
+    /// This process's resident set, MiB (/proc/self/statm, second field, in pages).
+    static func residentMiB() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
     }
 }
