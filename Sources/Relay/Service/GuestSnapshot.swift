@@ -8,8 +8,8 @@ import Foundation
 /// a guest's media. Output-side H.264 is used in both passthrough and transcode, so one path
 /// serves every guest.
 ///
-/// `@unchecked Sendable`: `lock` guards `latest`, `lastTaken`, `busy` and `cpuSeconds`; the
-/// renderer is used on `queue` only.
+/// `@unchecked Sendable`: `lock` guards `latest`, `lastTaken`, `busy`, `spent`, `renders` and
+/// `failure`; the renderer is used on `queue` only.
 public final class GuestSnapshot: @unchecked Sendable {
     public struct Picture: Sendable {
         public let jpeg: [UInt8]
@@ -82,7 +82,8 @@ public final class GuestSnapshot: @unchecked Sendable {
     }
 }
 
-/// Keyframe → small JPEG. Used on the snapshot queue only.
+/// Keyframe → small JPEG. `@unchecked Sendable` because it is used on the serial snapshot queue
+/// only (its libavcodec contexts are never touched from two threads).
 final class SnapshotRenderer: @unchecked Sendable {
     private let width: Int
     private var decoder: AVVideoDecoder?
