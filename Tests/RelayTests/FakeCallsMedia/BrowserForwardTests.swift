@@ -66,44 +66,21 @@ import Testing
         let fake = try FakeCallsServer(options: FakeCallsOptions(appId: Self.appId, token: Self.token, publisherFlow: .whenMarked),
                                        logger: logger)
         defer { fake.stop() }
-        let relay = try RelayServer(config: RelayConfig(
-            cloudflare: CloudflareConfig(callsAppId: Self.appId, callsAPIToken: Secret(Self.token)),
-            guests: [GuestConfig(id: "guest1")],
-            relay: RelayServiceConfig(listenHost: "127.0.0.1", listenPort: 0, callsBaseURL: fake.baseURL)), logger: logger)
-        let http = try CurlHTTPClient()
-        let reports = PageReports()
-        let whipURL = "http://127.0.0.1:\(relay.port)/api/calls/whip/guest1"
-        let page = try MicroHTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, logger: logger)) { request in
-            switch (request.method, request.path) {
-            case ("GET", "/index.html"):
-                return HTTPResponse(status: 200, contentType: "text/html", text: BrowserPage.html)
-            case ("POST", "/offer"):
-                // The two-step publish runs in relayd's WHIP endpoint against FakeCalls.
-                let published = try? await http.send(HTTPClientRequest(
-                    method: "POST", url: whipURL, headers: ["Content-Type": "application/sdp"], body: request.body))
-                guard let published, published.status == 201 else {
-                    return HTTPResponse(status: 502, contentType: "text/plain", text: "WHIP said \(published?.status ?? 0): \(published?.text ?? "")")
-                }
-                return HTTPResponse(status: 200, contentType: "application/sdp", text: published.text)
-            case ("POST", "/stats"):
-                reports.add(stats: request.body)
-                return HTTPResponse(status: 204)
-            case ("POST", "/error"):
-                reports.add(error: String(decoding: request.body, as: UTF8.self))
-                return HTTPResponse(status: 204)
-            default:
-                return HTTPResponse(status: 404)
-            }
+        let rig = try BrowserPublishRig(fake: fake, appId: Self.appId, token: Self.token, logger: logger)
+        do { try await expectForwarding(rig: rig, fake: fake) } catch {
+            await rig.stop()
+            throw error
         }
-        defer { page.stop() }
+        await rig.stop()
+    }
 
-        let browser = try ChromiumProcess(url: "http://127.0.0.1:\(page.port)/index.html", binary: Self.chromium)
-        defer { browser.terminate() }
-
+    /// The browser behind `rig` publishes; a relay-side subscriber gets both tracks from `fake`.
+    private func expectForwarding(rig: BrowserPublishRig, fake: FakeCallsServer) async throws {
+        let reports = rig.reports
         // The WHIP publish made a Calls session; subscribe to it as the relay does, retrying
         // until the browser's first RTP marks it flowing.
-        let publisher = try await Self.waitForPublisher(relay: relay, reports: reports)
-        let client = CallsClient(baseURL: fake.baseURL, appId: Self.appId, token: Self.token, http: http)
+        let publisher = try await rig.publisherSession()
+        let client = CallsClient(baseURL: fake.baseURL, appId: Self.appId, token: Self.token, http: try CurlHTTPClient())
         let subscriber = try await MediaSubscriber.subscribe(client: client, publisher: publisher, flowing: true)
         defer { subscriber.driver.shutdown() }
         // Browsers send keyframes rarely: ask (PLI) once a second until one arrives, as a relay does.
@@ -129,7 +106,6 @@ import Testing
         }
         #expect(sending, "page stats: \(String(describing: reports.latest)) errors: \(reports.pageErrors)")
         #expect(reports.pageErrors.isEmpty, "\(reports.pageErrors)")
-        await relay.shutdown()
     }
 
     static func waitForPublisher(relay: RelayServer, reports: PageReports) async throws -> String {
