@@ -45,8 +45,7 @@ final class RTMPIngest: @unchecked Sendable {
     private let state: FakeMediaMTXState
     private let onEvent: @Sendable (FakeMediaMTX.Event) -> Void
     private let listener: OwnedFD
-    private let wakeRead: OwnedFD
-    private let wakeWrite: OwnedFD
+    private let wake: WakePipe
     let port: Int
     private var connections: [IngestConnection] = []
     private var recordingSequence = 0
@@ -57,7 +56,7 @@ final class RTMPIngest: @unchecked Sendable {
     init(configuration: FakeMediaMTX.Configuration, logger: Logger, state: FakeMediaMTXState,
          onEvent: @escaping @Sendable (FakeMediaMTX.Event) -> Void) throws {
         (listener, port) = try PosixSocket.makeListener(host: configuration.host, port: configuration.rtmpPort)
-        (wakeRead, wakeWrite) = PosixSocket.pipePair()
+        wake = try WakePipe()
         self.configuration = configuration
         self.logger = logger
         self.state = state
@@ -77,7 +76,7 @@ final class RTMPIngest: @unchecked Sendable {
     func stop() {
         let first = stopLock.withLock { () -> Bool in defer { stopRequested = true }; return !stopRequested }
         guard first else { return }
-        PosixSocket.wake(wakeWrite.fd)
+        wake.wake()
         finished.wait()
     }
 
@@ -87,13 +86,13 @@ final class RTMPIngest: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         while !shouldStop {
             var fds = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: wakeRead.fd, events: Int16(POLLIN), revents: 0)]
+                       pollfd(fd: wake.readDescriptor, events: Int16(POLLIN), revents: 0)]
             for c in connections {
                 fds.append(pollfd(fd: c.socket.fd, events: Int16(POLLIN) | (c.pendingOutput.isEmpty ? 0 : Int16(POLLOUT)), revents: 0))
             }
             let ready = poll(&fds, nfds_t(fds.count), pollTimeoutMs())
             if ready < 0 && errno != EINTR { logger.error("RTMP poll failed: \(String(cString: strerror(errno)))"); break }
-            if fds[1].revents != 0 { PosixSocket.drain(wakeRead.fd) }
+            if fds[1].revents != 0 { wake.drain() }
             let polled = connections
             for (i, c) in polled.enumerated() where fds[i + 2].revents != 0 && !c.isClosed {
                 service(c, revents: fds[i + 2].revents, buffer: &buffer)

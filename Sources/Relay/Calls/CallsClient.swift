@@ -227,7 +227,7 @@ public final class CallsClient: CallsAPI {
         let request = HTTPClientRequest(method: method, url: url, headers: headers, body: body, timeout: requestTimeout)
         let response: HTTPResponse
         do {
-            response = try await http.send(request)
+            response = method == "GET" ? try await http.send(request) : try await Self.finishOnceSent(request, http)
         } catch let error as HTTPClientError {
             logger.debug("Calls request failed", metadata: ["method": "\(method)", "path": "\(path)",
                                                             "error": "\(scrubber.scrub(error.description))"])
@@ -250,6 +250,16 @@ public final class CallsClient: CallsAPI {
         } catch {
             throw CallsErrorMapping.badResponse("body is not the expected JSON", status: response.status, operation: op)
         }
+    }
+
+    /// A mutation, once sent, is waited for even when the caller is cancelled (bounded by the
+    /// request timeout): Calls may apply it anyway, and only its answer tells the caller what to
+    /// clean up. A relay stopped mid-subscribe otherwise asked Calls what its session held before
+    /// Calls had applied the aborted `tracks/new`, and left those tracks behind. Cancellation is
+    /// still honoured before the request goes and between retries.
+    private static func finishOnceSent(_ request: HTTPClientRequest, _ http: any HTTPClient) async throws -> HTTPResponse {
+        try Task.checkCancellation()
+        return try await Task { try await http.send(request) }.value
     }
 
     /// Calls ids are hex strings; anything else would end up inside a URL path.

@@ -62,7 +62,8 @@ public final class RTMPPublisher: @unchecked Sendable {
     public let configuration: Configuration
     private let onEvent: @Sendable (Event) -> Void
     private let onKeyframeRequest: @Sendable () -> Void
-    private let wake = WakePipe()
+    /// nil only when the process is out of descriptors: the worker then wakes on its poll timeouts.
+    private let wake = try? WakePipe()
 
     private let lock = NSLock()
     private var queue: RTMPSendQueue
@@ -106,13 +107,13 @@ public final class RTMPPublisher: @unchecked Sendable {
             queue.push(.video(accessUnit: accessUnit, pts: pts, dts: dts, isKeyframe: isKeyframe, disposable: disposable))
         }
         if askKeyframe { requestKeyframe() }
-        wake.wake()
+        wake?.wake()
     }
 
     /// Enqueues one AAC frame (raw or ADTS). Never blocks.
     public func send(audio frame: [UInt8], pts: Duration) {
         lock.withLock { _ = queue.push(.audio(frame: frame, pts: pts)) }
-        wake.wake()
+        wake?.wake()
     }
 
     /// Stops: drains what is queued (up to `flushTimeout`), sends FCUnpublish + deleteStream,
@@ -123,7 +124,7 @@ public final class RTMPPublisher: @unchecked Sendable {
             flushDeadline = ContinuousClock.now + flushTimeout
             return started
         }
-        wake.wake()
+        wake?.wake()
         guard wasStarted else { return }
         finishedCondition.lock()
         while !finished { _ = finishedCondition.wait(until: Date().addingTimeInterval(0.5)) }
@@ -182,9 +183,9 @@ public final class RTMPPublisher: @unchecked Sendable {
 
     private func waitForWake(until deadline: ContinuousClock.Instant) {
         let ms = max(1, RTMPTimestampMapper.milliseconds(deadline - ContinuousClock.now))
-        var pfd = pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0)
+        var pfd = pollfd(fd: wake?.readDescriptor ?? -1, events: Int16(POLLIN), revents: 0)
         _ = poll(&pfd, 1, Int32(min(ms, 1000)))
-        wake.drain()
+        wake?.drain()
     }
 
     private enum ConnectionResult { case stopped, failed(RTMPError, published: Bool) }
@@ -244,10 +245,10 @@ public final class RTMPPublisher: @unchecked Sendable {
 
             var fds = [
                 pollfd(fd: socket.fd, events: Int16(POLLIN) | (sent < outbound.count ? Int16(POLLOUT) : 0), revents: 0),
-                pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wake?.readDescriptor ?? -1, events: Int16(POLLIN), revents: 0),
             ]
             _ = poll(&fds, 2, 50)
-            if fds[1].revents != 0 { wake.drain() }
+            if fds[1].revents != 0 { wake?.drain() }
 
             if fds[0].revents & (Int16(POLLIN) | Int16(POLLHUP) | Int16(POLLERR)) != 0 {
                 switch socket.read(into: &readBuffer) {

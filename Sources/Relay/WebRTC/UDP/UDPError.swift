@@ -39,14 +39,3 @@ public struct UDPDriverError: Error, Sendable, Equatable, CustomStringConvertibl
 @inline(__always) func lastErrno() -> Int32 {
     errno
 }
-
-/// close(2) under a name that does not clash with the `close()` methods of the owning classes.
-@inline(__always) func closeDescriptor(_ fd: Int32) {
-    #if canImport(Darwin)
-    _ = Darwin.close(fd)
-    #elseif canImport(Musl)
-    _ = Musl.close(fd)
-    #else
-    _ = Glibc.close(fd)
-    #endif
-}

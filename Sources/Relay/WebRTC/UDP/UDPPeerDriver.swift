@@ -45,7 +45,7 @@ public final class UDPPeerDriver: @unchecked Sendable {
     }
 
     private let socket: UDPSocket
-    private let wakeup: UDPWakeup
+    private let wakeup: WakePipe
     private let lock = NSLock()
     private var commands: [Command] = []
     private var stopRequested = false
@@ -63,10 +63,10 @@ public final class UDPPeerDriver: @unchecked Sendable {
     public init(bindTo address: SocketAddress) throws(UDPDriverError) {
         socket = try UDPSocket(bindTo: address)
         do {
-            wakeup = try UDPWakeup()
+            wakeup = try WakePipe()
         } catch {
             socket.close()
-            throw error
+            throw UDPDriverError(operation: "pipe for the driver wakeup", code: error.code)
         }
         localAddress = socket.localAddress
         hostCandidates = HostCandidates.candidates(for: socket.localAddress)
@@ -166,11 +166,11 @@ public final class UDPPeerDriver: @unchecked Sendable {
             if let handle, pthread_equal(handle, pthread_self()) != 0 {
                 phase = .stoppingOnDriverThread
                 lock.unlock()
-                wakeup.signal()  // the loop re-reads `stopRequested` on its next turn
+                wakeup.wake()  // the loop re-reads `stopRequested` on its next turn
                 return
             }
             lock.unlock()
-            wakeup.signal()
+            wakeup.wake()
             if let handle { pthread_join(handle, nil) }
             lock.lock()
             thread = nil
@@ -216,7 +216,7 @@ public final class UDPPeerDriver: @unchecked Sendable {
         lock.lock()
         commands.append(command)
         lock.unlock()
-        wakeup.signal()
+        wakeup.wake()
     }
 
     // MARK: The driver thread

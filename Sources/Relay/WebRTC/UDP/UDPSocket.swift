@@ -27,9 +27,7 @@ public final class UDPSocket {
         #endif
         guard fd >= 0 else { throw .errno("socket(\(address.family == .ipv4 ? "AF_INET" : "AF_INET6"))") }
         do throws(UDPDriverError) {
-            guard fcntl(fd, F_SETFD, FD_CLOEXEC) == 0,
-                  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0
-            else { throw .errno("make the socket non-blocking") }
+            guard POSIX.prepare(fd) else { throw .errno("make the socket non-blocking") }
             if family == AF_INET6 {
                 var on: Int32 = 1
                 _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &on, socklen_t(MemoryLayout<Int32>.size))
@@ -52,7 +50,7 @@ public final class UDPSocket {
             self.fd = fd
             self.localAddress = resolved
         } catch {
-            closeDescriptor(fd)
+            POSIX.close(fd)
             throw error
         }
     }
@@ -64,7 +62,7 @@ public final class UDPSocket {
     public func close() {
         guard !isClosed else { return }
         isClosed = true
-        closeDescriptor(fd)
+        POSIX.close(fd)
     }
 
     /// Reads one datagram into `buffer`; nil when none is waiting (EAGAIN) or on an error that
