@@ -54,7 +54,7 @@ final class PublisherRecorder {
     func rtp(_ received: ReceivedRTP, session: String, mid: String, now: ContinuousClock.Instant) {
         if case .write(let key, let datagram) = recording.rtp(received.bytes, ssrc: received.header.ssrc,
                                                               session: session, mid: mid, micros: micros(at: now)) {
-            writer(for: key)?.write(datagram)
+            write(datagram, key: key)
         }
     }
 
@@ -76,14 +76,24 @@ final class PublisherRecorder {
                     continue
                 }
             case .write(let key, let datagram):
-                writer(for: key)?.write(datagram)
+                write(datagram, key: key)
             case .close(let session):
                 for (key, writer) in writers where key.session == session {
-                    writer.close()
+                    let failedBefore = writer.failure != nil
+                    writer.close()  // flushes: the last write may fail too
+                    if !failedBefore, let failure = writer.failure { failures.append("FakeCalls record mode: \(failure)") }
                     writers[key] = nil
                 }
             }
         }
+    }
+
+    /// A capture whose write failed (disk full…) stays in `writers`, stopped, so it is reported
+    /// once and not re-created (which would overwrite what it holds).
+    private func write(_ datagram: Pcap.Datagram, key: PublisherRecording.FileKey) {
+        guard let writer = writer(for: key), writer.failure == nil else { return }
+        writer.write(datagram)
+        if let failure = writer.failure { failures.append("FakeCalls record mode: \(failure)") }
     }
 
     private func writer(for key: PublisherRecording.FileKey) -> PcapFileWriter? {

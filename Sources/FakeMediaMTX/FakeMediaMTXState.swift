@@ -17,6 +17,9 @@ public struct PathState: Sendable, Equatable {
     public var bytesReceived: UInt64
     public var streamCheck: StreamCheck
     public var recording: URL?
+    /// Why the recording of this publish stopped early (a write failed, e.g. the disk is full);
+    /// the publish itself goes on.
+    public var recordingError: String? = nil
 }
 
 /// A connection as `/v3/rtmpconns/list` shows it.
@@ -52,6 +55,8 @@ public struct FakeMediaMTXCounters: Sendable, Equatable {
     /// Publishers kicked because a new one took their path.
     public var replacedPublishers = 0
     public var recordingsStarted = 0
+    /// Recordings stopped early because a write failed (disk full…); their publishes went on.
+    public var recordingsFailed = 0
 }
 
 /// Everything the API and the test waits read, as one value.

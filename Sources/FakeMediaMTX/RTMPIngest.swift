@@ -237,7 +237,15 @@ final class RTMPIngest: @unchecked Sendable {
     private func media(_ tag: FLVTag, path: String, on c: IngestConnection) {
         let wasReady = c.check.isReady
         c.check.observe(tag)
-        c.recorder?.append(tag)
+        if let failure = c.recorder?.append(tag) {
+            // The recording stops; the publish goes on (MediaMTX logs recorder errors the same way).
+            c.recorder = nil
+            logger.error("RTMP conn \(c.id): \(failure); path '\(path)' keeps being published without a recording")
+            state.update { s in
+                s.counters.recordingsFailed += 1
+                if s.paths[path]?.sourceID == c.id { s.paths[path]?.recordingError = failure }
+            }
+        }
         let check = c.check
         let bytes = c.session.bytesReceived
         let becameReady = !wasReady && check.isReady
@@ -260,7 +268,6 @@ final class RTMPIngest: @unchecked Sendable {
     private func endPublish(_ c: IngestConnection, path: String, reason: String, closing: ClosedConnection? = nil) {
         c.publishedPath = nil
         c.recorder?.close()
-        if let failure = c.recorder?.failure { logger.error("RTMP conn \(c.id): \(failure)") }
         c.recorder = nil
         let check = c.check
         state.update { s in

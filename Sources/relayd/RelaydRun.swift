@@ -7,6 +7,7 @@ enum RelaydRun {
     /// Serves until SIGTERM/SIGINT, then ends every guest cleanly and returns.
     static func startService(config: RelayConfig, logger: Logger) async throws {
         let relay = try RelayServer(config: config, logger: logger)
+        _ = SecondSignalExit(onFirst: { logger.notice("\($0)") })
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: RelayService(server: relay), successTerminationBehavior: .gracefullyShutdownGroup)],
