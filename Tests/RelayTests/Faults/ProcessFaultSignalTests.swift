@@ -74,6 +74,7 @@ struct ProcessFaultSignalTests {
         #expect(run.relayd.process.terminationReason == .exit)
         #expect(run.relayd.process.terminationStatus == 0, "\(output)")
         #expect(elapsed < .seconds(5), "\(name) to exit took \(elapsed)")
+        #expect(output.contains("\(name) received: shutting down gracefully"), "\(output)")
         #expect(output.contains("relayd stopping: ending every guest session"), "\(output)")
         #expect(output.contains("Ending session of guest1: "), "\(output)")
         #expect(!output.contains(ProcessFaultCalls.token))
@@ -87,6 +88,9 @@ struct ProcessFaultSignalTests {
         #expect(probe.videoFrames > 0 && probe.audioFrames > 0)
         #expect(probe.videoFrames == run.mediamtx.streamCheck(path: "guest1")?.video.frames)
         #expect(probe.firstVideoIsKey)
+        for line in output.split(separator: "\n") where line.contains("received") || line.contains("stopping") || line.contains("Ending") {
+            print("ProcessFault: relayd said: \(line)")
+        }
         print("ProcessFault: \(name) → exit \(run.relayd.process.terminationStatus) in \(elapsed); recording \(probe.videoFrames) video frames")
     }
 
@@ -119,6 +123,7 @@ struct ProcessFaultSignalTests {
         #expect(elapsed < .seconds(2), "second SIGTERM to exit took \(elapsed)")
         #expect(output.contains("second SIGTERM"), "\(output)")
         #expect(!output.contains(ProcessFaultCalls.token))
+        for line in output.split(separator: "\n") where line.contains("SIGTERM") { print("ProcessFault: relayd said: \(line)") }
         print("ProcessFault: second SIGTERM → exit \(run.relayd.process.terminationStatus) in \(elapsed)")
     }
 }
