@@ -58,9 +58,19 @@ import Glibc
         let first = try RecordingProbe.of(try #require(recordings.first))
         #expect(first.errors.isEmpty && first.videoFrames >= 30, "the recording cut by the stop: \(first)")
         let second = try RecordingProbe.of(try #require(recordings.last))
-        #expect(second.errors.isEmpty, "decoding the recording after the restart: \(second.errors)")
+        #expect(second.errors.isEmpty, "decoding the recording after the restart: \(second.errors); dts,flags: \(second.head)")
         #expect(second.firstVideoIsKey, "the recording after the restart starts at a keyframe")
         #expect(second.videoFrames >= 30)
+        // DTS never goes back in the republished stream (FakeMediaMTX checked every tag).
+        let check = try #require(mediamtx.streamCheck(path: "guest1"))
+        #expect(check.video.dtsViolations == 0 && check.audio.dtsViolations == 0, "\(check)")
+        #expect(second.videoFrames == check.video.frames)
+        // Seen once in ~30 runs, not understood yet: `ffmpeg -f null` said "non monotonically
+        // increasing dts … 29 >= 29" on this recording although ffprobe decoded it cleanly and
+        // FakeMediaMTX saw no DTS going back. Kept as a known intermittent issue with its data.
+        withKnownIssue("ffmpeg's null muxer once saw two video frames on one 1/30 s tick after the restart", isIntermittent: true) {
+            #expect(second.nullMuxer.isEmpty, "ffmpeg -f null: \(second.nullMuxer); dts,flags: \(second.head); \(check)")
+        }
         print("ProcessFault: FakeMediaMTX restart → first new frame after \(firstFrame); rtmp reconnects \(after.rtmp?.reconnects ?? 0)")
         await relay.shutdown()
     }

@@ -139,6 +139,10 @@ struct RecordingProbe {
     var firstVideoIsKey: Bool
     var keyframes: Int
     var errors: String
+    /// "dts flags" of the first video packets, for a failure message.
+    var head: [String]
+    /// What `ffmpeg -i FILE -f null -` said.
+    var nullMuxer: String
 
     static func of(_ file: URL) throws -> RecordingProbe {
         let streams = try ExternalTool.run("ffprobe", ["-v", "error", "-count_frames", "-show_streams", "-of", "json", file.path])
@@ -146,15 +150,20 @@ struct RecordingProbe {
         func frames(_ type: String) -> Int {
             Int(list.first { $0["codec_type"] as? String == type }?["nb_read_frames"] as? String ?? "") ?? 0
         }
-        let packets = try ExternalTool.run("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "packet=flags",
+        let packets = try ExternalTool.run("ffprobe", ["-v", "error", "-select_streams", "v", "-show_entries", "packet=flags,dts",
                                                        "-of", "csv=p=0", file.path])
-        let flags = packets.text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let rows = packets.text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let flags = rows.map { $0.split(separator: ",").last.map(String.init) ?? "" }
+        // `-count_frames` decodes every frame, so its stderr is the decode judge. (Not `ffmpeg -f
+        // null`: its muxer rounds video times into a 1/fps time base and calls two frames 20 ms
+        // apart "non monotonically increasing dts" when a recording starts off that grid.)
+        let errors = [streams.stderr, packets.stderr].filter { !$0.isEmpty }.joined(separator: "\n")
         let decode = try ExternalTool.run("ffmpeg", ["-v", "error", "-i", file.path, "-f", "null", "-"])
-        let errors = [streams.stderr, packets.stderr, decode.stderr].filter { !$0.isEmpty }.joined(separator: "\n")
         return RecordingProbe(videoFrames: frames("video"), audioFrames: frames("audio"),
                               firstVideoIsKey: flags.first?.hasPrefix("K") == true,
                               keyframes: flags.filter { $0.hasPrefix("K") }.count,
-                              errors: streams.status == 0 && decode.status == 0 ? errors : "exit \(streams.status)/\(decode.status): \(errors)")
+                              errors: streams.status == 0 ? errors : "ffprobe exit \(streams.status): \(errors)",
+                              head: Array(rows.prefix(40)), nullMuxer: decode.stderr)
     }
 }
 
