@@ -107,7 +107,7 @@ import Glibc
         let restarted = ContinuousClock.now
         #expect(await LifecycleChain.eventually(.seconds(10)) {
             guard let rtmp = await Self.status(relay)?.rtmp else { return false }
-            return rtmp.reconnects ?? 0 >= 1 && rtmp.state == "publishing" && rtmp.videoFramesSent >= 1
+            return rtmp.publishes >= 2 && rtmp.reconnects ?? 0 >= 1 && rtmp.state == "publishing" && rtmp.videoFramesSent >= 1
         })
         let firstFrame = ContinuousClock.now - restarted
         #expect(firstFrame < .seconds(3), "new listener to first republished video frame took \(firstFrame)")

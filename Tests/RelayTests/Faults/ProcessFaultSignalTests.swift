@@ -81,7 +81,9 @@ struct ProcessFaultSignalTests {
         #expect(await run.calls.fake.api.openSessionIds().isEmpty, "every Calls session relayd made is closed")
         #expect(await run.mediamtx.waitUntilGone(path: "guest1", timeout: .seconds(3)))
         // relayd unpublished (FCUnpublish/deleteStream), the connection was not just cut.
-        #expect(run.calls.capture.contains("(publisher unpublished)"), "\(run.calls.capture.text)")
+        // (FakeMediaMTX logs it just after the path is gone: wait for the line.)
+        let unpublished = await run.calls.capture.waitForMessage(containing: "unpublished by conn", timeout: .seconds(3))
+        #expect(unpublished?.message.contains("(publisher unpublished)") == true, "\(String(describing: unpublished))")
         let recording = try #require(run.mediamtx.recordings(path: "guest1").last)
         let probe = try RecordingProbe.of(recording)
         #expect(probe.errors.isEmpty, "ffprobe/ffmpeg on the recording: \(probe.errors)")
