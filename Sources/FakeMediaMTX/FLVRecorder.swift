@@ -35,14 +35,14 @@ final class FLVRecorder {
         self.url = url
         let header = FLVFileWriter.headerBytes(hasAudio: true, hasVideo: true)
         if let reason = writeAll(header) {
-            closeDescriptor(fd)
+            POSIX.close(fd)
             fd = -1
             throw FLVRecorderError(description: "cannot write the FLV header to \(url.path): \(reason)")
         }
         bytesWritten = header.count
     }
 
-    deinit { if fd >= 0 { closeDescriptor(fd) } }
+    deinit { if fd >= 0 { POSIX.close(fd) } }
 
     /// Appends one tag. Returns the failure the first time a write fails (the recording has
     /// stopped then, its file cut back to the last whole tag); nil otherwise.
@@ -55,7 +55,7 @@ final class FLVRecorder {
             return nil
         }
         _ = ftruncate(fd, off_t(bytesWritten))
-        closeDescriptor(fd)
+        POSIX.close(fd)
         fd = -1
         let stopped = "recording \(url.path) stopped after \(bytesWritten) bytes: \(reason)"
         failure = stopped
@@ -65,7 +65,7 @@ final class FLVRecorder {
     func close() {
         guard fd >= 0 else { return }
         _ = fsync(fd)
-        closeDescriptor(fd)
+        POSIX.close(fd)
         fd = -1
     }
 
@@ -87,7 +87,7 @@ final class FLVRecorder {
     }
 
     static func describe(errno code: Int32) -> String {
-        let text = String(cString: strerror(code))
+        let text = POSIX.errnoDescription(code)
         return switch code {
         case ENOSPC: "\(text) (ENOSPC: the disk holding the recordings is full)"
         case EDQUOT: "\(text) (EDQUOT: the disk quota for the recordings is used up)"
@@ -107,9 +107,6 @@ final class FLVRecorder {
             .appendingPathComponent("\(formatter.string(from: date))-\(sequence).flv")
     }
 }
-
-/// `close(2)`, named apart from `FLVRecorder.close()`.
-private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
 
 struct FLVRecorderError: Error, CustomStringConvertible {
     let description: String

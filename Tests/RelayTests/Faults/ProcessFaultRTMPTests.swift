@@ -104,6 +104,8 @@ import Glibc
         #expect(ForeignTools.waitForExit(first, timeout: .seconds(5)))
         let second = try listen(into: outputs[1])
         defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        // Timed from the new listener being up (FFmpeg's own start-up is not relayd's to answer for).
+        #expect(ForeignTools.waitUntilListening(port: port, timeout: .seconds(15)))
         let restarted = ContinuousClock.now
         #expect(await LifecycleChain.eventually(.seconds(10)) {
             guard let rtmp = await Self.status(relay)?.rtmp else { return false }
