@@ -60,6 +60,13 @@ public actor FakeCallsAPI {
         sessions[session]?.flowing = true
     }
 
+    /// The publisher session's browser went silent (its PeerConnection sends nothing any more):
+    /// its tracks report `inactive` from now on, as Calls' do, while the session stays open.
+    public func markSilent(session: String) {
+        sessions[session]?.flowing = false
+        sessions[session]?.silent = true
+    }
+
     public func setPublisherFlow(_ flow: FakeCallsOptions.PublisherFlow) { options.publisherFlow = flow }
     public func setMutationLatency(_ latency: Duration) { options.mutationLatency = latency }
 
@@ -278,6 +285,7 @@ public actor FakeCallsAPI {
     }
 
     func isFlowing(publisher: String, trackName: String) -> Bool {
+        if sessions[publisher]?.silent == true { return false }
         if sessions[publisher]?.flowing == true { return true }
         switch options.publisherFlow {
         case .immediately: return true

@@ -28,6 +28,8 @@ struct FakeCallsSession: Sendable {
     /// A tracks/new with local (publish) or remote (pull) tracks was sent for it, whatever came of it.
     var publishes = false
     var pulls = false
+    /// Its publisher went silent (`markSilent`): its tracks are inactive whatever else says.
+    var silent = false
     /// Next SFU-side mid for remote tracks (the SFU numbers its own m-lines).
     var nextMid = 0
 

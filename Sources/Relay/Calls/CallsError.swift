@@ -78,7 +78,8 @@ enum CallsErrorMapping {
                               retryable: false)
         case 410:
             return CallsError(code: code, httpStatus: status,
-                              description: "\(what): the session has ended; the guest has to connect again",
+                              description: "\(what): the session has ended at Calls (closed or expired): a guest's "
+                                  + "own session needs the guest to connect again; a relay's is replaced by subscribing anew",
                               retryable: false)
         case 425:
             return CallsError(code: code, httpStatus: status,
