@@ -14,7 +14,9 @@ import Testing
     /// Every relay and WHIP session of the guest ended, and no Calls session holds a track.
     func leaveAndCheckNothingLeaks(_ chain: Chain, _ location: String?) async throws {
         if let location { #expect(try await chain.delete(location) == 200) }
-        #expect(await chain.nothingLeaks(), "left at Calls: \(await chain.fake.api.sessionsHoldingTracks())")
+        let clean = await chain.nothingLeaks()
+        let held = await chain.fake.api.sessionsHoldingTracks()
+        #expect(clean, "left at Calls: \(held)")
         #expect(try await chain.sessions().isEmpty)
         chain.checkLogsHoldNoToken()
     }
