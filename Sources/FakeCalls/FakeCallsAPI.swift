@@ -26,6 +26,8 @@ public struct FakeCallsStats: Sendable, Equatable {
 /// - Mutations of one session overlapping in time → 406 `session_error` "another mutation is in
 ///   progress"; each mutation takes `options.mutationLatency` (awaited via the injected sleep).
 /// - Closing a session's last track closes the session: later calls → 410 `session_error`.
+/// - Injected failures (`setFaults`, see `FakeCallsFault`) are consulted for every authorised
+///   request: a delay, a Calls error status, a 200 with a malformed or truncated body.
 public actor FakeCallsAPI {
     public private(set) var options: FakeCallsOptions
     public private(set) var stats = FakeCallsStats()
