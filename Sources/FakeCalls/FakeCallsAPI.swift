@@ -78,6 +78,10 @@ public actor FakeCallsAPI {
     /// How many requests each rule of the last `setFaults` hit, in the same order.
     public func faultHits() -> [Int] { faults.hits }
 
+    /// Mutations being processed right now (0 once every request that arrived was answered,
+    /// including ones whose client gave up waiting).
+    public func mutationsInProgress() -> Int { sessions.values.filter(\.mutating).count }
+
     /// Ids of sessions that exist and are not closed.
     public func openSessionIds() -> [String] { sessions.values.filter { !$0.closed }.map(\.id).sorted() }
 

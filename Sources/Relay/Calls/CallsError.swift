@@ -115,8 +115,8 @@ enum CallsErrorMapping {
         case .connectionFailed:
             // The request never reached Calls, so sending it again cannot apply it twice.
             return CallsError(code: "transport", description: "could not reach Calls for \(operation.label) "
-                + "(\(error.detail)): check network access to rtc.live.cloudflare.com and relay.calls_base_url",
-                retryable: true)
+                + "(\(error.detail)): check network access to rtc.live.cloudflare.com and relay.calls_base_url in config.yml",
+                retryable: true, neverReachedCalls: true)
         case .timedOut:
             return CallsError(code: "timeout", description: "Calls did not answer \(operation.label) in time "
                 + "(\(error.detail))", retryable: idempotent)

@@ -114,10 +114,10 @@ import Testing
     }
 
     /// relay.calls_base_url points at a closed port: the guest hears 503 at once (3 connection
-    /// attempts, not a 15 s retry budget) and the log names the setting to check.
+    /// attempts, not the production 15 s retry budget) and the log names the setting to check.
     @Test func unreachableCallsIsA503QuicklyWithTheSettingToCheck() async throws {
         let port = try LifecycleChain.freeTCPPort()
-        let chain = try await Chain(callsBaseURL: "http://127.0.0.1:\(port)/v1")
+        let chain = try await Chain(callsBaseURL: "http://127.0.0.1:\(port)/v1", callsRetry: .default)
         let (response, took) = try await chain.post()
         #expect(response.status == 503)
         #expect(took < .seconds(2), "took \(took)")
@@ -197,16 +197,22 @@ import Testing
         await chain.finish()
     }
 
-    /// The guest leaves while the relay's subscribe is still being processed at Calls: the
-    /// subscribe runs to its answer, so the relay knows the mids it got and closes them.
-    @Test func leavingDuringAnInFlightSubscribeLeavesNoTracks() async throws {
+    /// The relay is stopped while its subscribe is still being processed at Calls (the guest's
+    /// publish stays): the subscribe runs to its answer, so the relay knows the mids it got and
+    /// closes them; the subscriber session holds nothing once Calls has finished the request.
+    @Test func aRelayStoppedDuringAnInFlightSubscribeLeavesNoTracks() async throws {
         let chain = try await Chain(faults: [Fault(.tracksNew, target: .subscriber, action: .delay(.milliseconds(800)), times: 1)])
         let (response, _) = try await chain.post()
         #expect(response.status == 201)
         #expect(await LifecycleChain.eventually { await chain.fake.api.faultHits() == [1] })
         #expect(await chain.status()?.state == "subscribing")
-        try await leaveAndCheckNothingLeaks(chain, try #require(response.headers["Location"]))
+        let guest = try #require(await chain.relay.whip.liveSessions().first)
+        await chain.relay.endRelay(for: guest)
+        // FakeCalls finishes the subscribe whether or not anyone still waits for its answer.
+        #expect(await LifecycleChain.eventually(.seconds(3)) { await chain.fake.api.mutationsInProgress() == 0 })
+        #expect(await chain.fake.api.sessionsHoldingTracks() == [guest.sessionId])
         #expect(!chain.capture.contains("Could not close the subscriber tracks"))
+        try await leaveAndCheckNothingLeaks(chain, try #require(response.headers["Location"]))
         await chain.finish()
     }
 

@@ -27,10 +27,10 @@ final class CallsFaultChain: Sendable {
     /// How long one subscribe retries `not_found_track_error` before the leg counts as failed.
     static let subscribeBudget: Duration = .milliseconds(1500)
 
-    static func options() -> GuestRelay.Options {
+    static func options(callsRetry: RetryPolicy? = nil) -> GuestRelay.Options {
         var options = LifecycleChain.fastOptions()
-        options.callsRetry = RetryPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(200),
-                                         totalBudget: callsBudget)
+        options.callsRetry = callsRetry ?? RetryPolicy(initialDelay: .milliseconds(20), maxDelay: .milliseconds(200),
+                                                       totalBudget: callsBudget)
         options.subscribeRetry = RetryPolicy(initialDelay: .milliseconds(50), maxDelay: .milliseconds(400),
                                              totalBudget: subscribeBudget)
         return options
@@ -47,8 +47,9 @@ final class CallsFaultChain: Sendable {
     ///   - faults: injected from the start.
     ///   - fixtures: false leaves FakeCalls in forward mode (published tracks carry no media).
     ///   - callsBaseURL: overrides where relayd finds Calls (e.g. a closed port).
+    ///   - callsRetry: the Calls client's retry policy (default: 1 s budget).
     init(faults: [FakeCallsFault] = [], fixtures: Bool = true, publisherFlow: FakeCallsOptions.PublisherFlow = .immediately,
-         callsBaseURL: String? = nil) async throws {
+         callsBaseURL: String? = nil, callsRetry: RetryPolicy? = nil) async throws {
         directory = try ExternalTool.temporaryDirectory("calls-fault")
         let logger = capture.logger(label: "calls-fault")
         mediamtx = FakeMediaMTX(configuration: .init(rtmpPort: 0, apiPort: nil, recordDirectory: directory), logger: logger)
@@ -62,7 +63,7 @@ final class CallsFaultChain: Sendable {
             guests: [GuestConfig(id: "guest1")],
             mediamtx: MediaMTXConfig(rtmpPort: mediamtx.rtmpPort ?? 0),
             relay: RelayServiceConfig(listenHost: "127.0.0.1", listenPort: 0, callsBaseURL: callsBaseURL ?? fake.baseURL)),
-            logger: logger, relayOptions: Self.options())
+            logger: logger, relayOptions: Self.options(callsRetry: callsRetry))
         http = try CurlHTTPClient()
     }
 
