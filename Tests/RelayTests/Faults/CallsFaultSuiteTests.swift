@@ -32,7 +32,7 @@ import Testing
         #expect(took >= .seconds(5) && took < .seconds(9), "the WHIP answer took \(took)")
         #expect(await chain.fake.api.faultHits() == [1])
         #expect(await chain.flows())
-        #expect(await chain.status()?.state == "relaying")
+        #expect(try await chain.sessions().first?.state == "relaying")
         #expect(await chain.fake.api.stats.overlappingMutationsRejected == 0)
         #expect(chain.errorLines.isEmpty, "\(chain.errorLines)")
         try await leaveAndCheckNothingLeaks(chain, response.headers["Location"])
@@ -50,7 +50,7 @@ import Testing
         #expect(response.status == 201, "\(response.text)")
         #expect(await chain.flows())
         #expect(await chain.fake.api.faultHits() == [3, 2])
-        let status = try #require(await chain.status())
+        let status = try #require(try await chain.sessions().first)
         #expect(status.state == "relaying")
         #expect(status.reconnects == 0, "the 425s were retried inside one subscribe, not by a new leg")
         #expect(chain.errorLines.isEmpty, "\(chain.errorLines)")
@@ -68,7 +68,7 @@ import Testing
         #expect(response.status == 201, "\(response.text)")
         #expect(await chain.flows())
         #expect(await chain.fake.api.faultHits() == [2, 2, 2])
-        #expect(await chain.status()?.reconnects == 0)
+        #expect(try await chain.sessions().first?.reconnects == 0)
         #expect(chain.errorLines.isEmpty, "\(chain.errorLines)")
         try await leaveAndCheckNothingLeaks(chain, response.headers["Location"])
         await chain.finish()
@@ -165,7 +165,7 @@ import Testing
         let (response, _) = try await chain.post()
         #expect(response.status == 201)
         #expect(await chain.flows())
-        let status = try #require(await chain.status())
+        let status = try #require(try await chain.sessions().first)
         #expect(status.reconnects == 1)
         let subscriber = try #require(status.subscriberSessionId)
         // Only the guest and the second leg hold tracks: the first leg's were closed.
@@ -186,13 +186,33 @@ import Testing
         let (response, _) = try await chain.post()
         #expect(response.status == 201)
         #expect(await chain.flows())
-        let status = try #require(await chain.status())
+        let status = try #require(try await chain.sessions().first)
         #expect(status.state == "relaying")
         #expect(status.reconnects == 1)
         let subscriber = try #require(status.subscriberSessionId)
         #expect(await chain.fake.api.sessionsHoldingTracks() == [status.sessionId, subscriber].sorted())
         #expect(chain.errorLines.contains { $0.contains("lost its SFU leg") && $0.contains("the session has ended") },
                 "\(chain.errorLines)")
+        try await leaveAndCheckNothingLeaks(chain, response.headers["Location"])
+        await chain.finish()
+    }
+
+    /// 410 on every subscribe: the guest still publishes, so relayd keeps the guest and keeps
+    /// resubscribing at its backoff (at most every `backoffMax`), saying why in the status; no
+    /// failed leg holds tracks, and DELETE still frees everything.
+    @Test func subscribeGoneEveryTimeKeepsRetryingAtItsBackoffWithoutLeaking() async throws {
+        let chain = try await Chain(faults: [.status(410, "session_error", on: .tracksNew, target: .subscriber)])
+        let (response, _) = try await chain.post()
+        #expect(response.status == 201)
+        #expect(await LifecycleChain.eventually(.seconds(5)) {
+            ((try? await chain.sessions())?.first?.reconnects ?? 0) >= 3
+        })
+        let status = try #require(try await chain.sessions().first)
+        #expect(["subscribing", "reconnecting"].contains(status.state))
+        #expect(status.lastError?.contains("the session has ended") == true, "\(status.lastError ?? "-")")
+        #expect(await chain.fake.api.sessionsHoldingTracks() == [status.sessionId])
+        // Logged once, not once per leg.
+        #expect(chain.errorLines.filter { $0.contains("lost its SFU leg") }.count == 1, "\(chain.errorLines)")
         try await leaveAndCheckNothingLeaks(chain, response.headers["Location"])
         await chain.finish()
     }
@@ -205,7 +225,7 @@ import Testing
         let (response, _) = try await chain.post()
         #expect(response.status == 201)
         #expect(await LifecycleChain.eventually { await chain.fake.api.faultHits() == [1] })
-        #expect(await chain.status()?.state == "subscribing")
+        #expect(try await chain.sessions().first?.state == "subscribing")
         let guest = try #require(await chain.relay.whip.liveSessions().first)
         await chain.relay.endRelay(for: guest)
         // FakeCalls finishes the subscribe whether or not anyone still waits for its answer.
@@ -250,7 +270,7 @@ import Testing
         let (response, _) = try await chain.post()
         #expect(response.status == 201)
         #expect(await chain.flows())
-        let publisher = try #require(await chain.status()?.sessionId)
+        let publisher = try #require(try await chain.sessions().first?.sessionId)
         await chain.fake.api.markSilent(session: publisher)
         #expect(await chain.nothingLeaks(timeout: .seconds(6)))
         #expect(chain.capture.contains("Ending relay for guest1: the guest's tracks at Calls are inactive"))
