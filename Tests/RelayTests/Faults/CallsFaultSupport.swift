@@ -118,6 +118,10 @@ final class CallsFaultChain: Sendable {
     var errorLines: [String] { capture.entries(at: .error).map(\.message) }
 
     func finish() async {
+        // CALLS_FAULT_LOGS=1 prints what an operator would have read (warnings and errors).
+        if ProcessInfo.processInfo.environment["CALLS_FAULT_LOGS"] == "1" {
+            for entry in capture.entries where entry.level >= .warning { print("[\(entry.level)] \(entry.message)") }
+        }
         await relay.shutdown()
         fake.stop()
         mediamtx.stop()
