@@ -9,6 +9,8 @@ public struct FakeCallsStats: Sendable, Equatable {
     public var mutationsProcessed = 0
     /// Mutations refused with 406 because another one of the same session was in progress.
     public var overlappingMutationsRejected = 0
+    /// Requests an injected fault (`setFaults`) applied to.
+    public var faultsApplied = 0
 }
 
 /// The HTTP side of a faithful Cloudflare Calls, independent of any server: mount `handler` on
@@ -24,6 +26,8 @@ public struct FakeCallsStats: Sendable, Equatable {
 /// - Mutations of one session overlapping in time → 406 `session_error` "another mutation is in
 ///   progress"; each mutation takes `options.mutationLatency` (awaited via the injected sleep).
 /// - Closing a session's last track closes the session: later calls → 410 `session_error`.
+/// - Injected failures (`setFaults`, see `FakeCallsFault`) are consulted for every authorised
+///   request: a delay, a Calls error status, a 200 with a malformed or truncated body.
 public actor FakeCallsAPI {
     public private(set) var options: FakeCallsOptions
     public private(set) var stats = FakeCallsStats()
@@ -34,6 +38,10 @@ public actor FakeCallsAPI {
     /// Subscribe attempts refused per "publisherSession/trackName" (for `.afterRefusedAttempts`).
     var refusedAttempts: [String: Int] = [:]
     var random = SystemRandomNumberGenerator()
+    /// Injected failures (see `FakeCallsFault`).
+    var faults = FakeCallsFaultBook()
+    /// Sessions created so far (a session's ordinal, for `FakeCallsFault.Target.nthSession`).
+    var sessionsCreated = 0
 
     public init(options: FakeCallsOptions, mediaSide: any FakeSFUMediaSide = MinimalSDPMediaSide(),
                 logger: Logger = Logger(label: "fakecalls.api"),
@@ -54,8 +62,25 @@ public actor FakeCallsAPI {
         sessions[session]?.flowing = true
     }
 
+    /// The publisher session's browser went silent (its PeerConnection sends nothing any more):
+    /// its tracks report `inactive` from now on, as Calls' do, while the session stays open.
+    public func markSilent(session: String) {
+        sessions[session]?.flowing = false
+        sessions[session]?.silent = true
+    }
+
     public func setPublisherFlow(_ flow: FakeCallsOptions.PublisherFlow) { options.publisherFlow = flow }
     public func setMutationLatency(_ latency: Duration) { options.mutationLatency = latency }
+
+    /// Replaces the injected faults (an empty list: none). Hit counts start again from zero.
+    public func setFaults(_ rules: [FakeCallsFault]) { faults.set(rules) }
+
+    /// How many requests each rule of the last `setFaults` hit, in the same order.
+    public func faultHits() -> [Int] { faults.hits }
+
+    /// Mutations being processed right now (0 once every request that arrived was answered,
+    /// including ones whose client gave up waiting).
+    public func mutationsInProgress() -> Int { sessions.values.filter(\.mutating).count }
 
     /// Ids of sessions that exist and are not closed.
     public func openSessionIds() -> [String] { sessions.values.filter { !$0.closed }.map(\.id).sorted() }
@@ -95,24 +120,90 @@ public actor FakeCallsAPI {
         switch rest.count {
         case 2 where rest == ["sessions", "new"]:
             guard method == "POST" else { return Self.methodNotAllowed(method) }
-            return newSession(appId: appId, body: request.body)
+            return await withFault(kind(.sessionsNew, session: nil, body: nil)) { _ in
+                await self.newSession(appId: appId, body: request.body)
+            }
         case 2 where rest[0] == "sessions":
             guard method == "GET" else { return Self.methodNotAllowed(method) }
-            return sessionState(appId: appId, id: rest[1])
+            return await withFault(kind(.sessionGet, session: rest[1], body: nil)) { _ in
+                await self.sessionState(appId: appId, id: rest[1])
+            }
         case 3 where rest[0] == "sessions" && rest[2] == "tracks":
             // There is no GET (or anything) on …/tracks; real Calls answers 405.
             return Self.methodNotAllowed(method)
         case 3 where rest[0] == "sessions" && rest[2] == "renegotiate":
             guard method == "PUT" else { return Self.methodNotAllowed(method) }
-            return await mutation(appId: appId, id: rest[1]) { id in await self.renegotiate(id: id, body: request.body) }
+            return await withFault(kind(.renegotiate, session: rest[1], body: nil)) { delay in
+                await self.mutation(appId: appId, id: rest[1], delay: delay) { id in
+                    await self.renegotiate(id: id, body: request.body)
+                }
+            }
         case 4 where rest[0] == "sessions" && rest[2] == "tracks" && rest[3] == "new":
             guard method == "POST" else { return Self.methodNotAllowed(method) }
-            return await mutation(appId: appId, id: rest[1]) { id in await self.tracksNew(id: id, body: request.body) }
+            return await withFault(kind(.tracksNew, session: rest[1], body: request.body)) { delay in
+                await self.mutation(appId: appId, id: rest[1], delay: delay) { id in
+                    await self.tracksNew(id: id, body: request.body)
+                }
+            }
         case 4 where rest[0] == "sessions" && rest[2] == "tracks" && rest[3] == "close":
             guard method == "PUT" else { return Self.methodNotAllowed(method) }
-            return await mutation(appId: appId, id: rest[1]) { id in await self.closeTracks(id: id, body: request.body) }
+            return await withFault(kind(.tracksClose, session: rest[1], body: nil)) { delay in
+                await self.mutation(appId: appId, id: rest[1], delay: delay) { id in
+                    await self.closeTracks(id: id, body: request.body)
+                }
+            }
         default:
             return Self.error(404, "not_found", "no such path")
+        }
+    }
+
+    // MARK: faults
+
+    /// Describes a request for fault matching; a tracks/new also marks its session's role.
+    private func kind(_ endpoint: FakeCallsFault.Endpoint, session id: String?, body: Data?) -> FakeCallsRequestKind {
+        guard let id else {
+            return FakeCallsRequestKind(endpoint: endpoint, session: nil, ordinal: sessionsCreated + 1,
+                                        isPublisher: false, isSubscriber: false)
+        }
+        if let body, sessions[id] != nil, let request = try? JSONDecoder().decode(TracksRequest.self, from: body) {
+            if request.tracks.contains(where: { $0.location == .local }) { sessions[id]?.publishes = true }
+            if request.tracks.contains(where: { $0.location == .remote }) { sessions[id]?.pulls = true }
+        }
+        let session = sessions[id]
+        return FakeCallsRequestKind(
+            endpoint: endpoint, session: id, ordinal: session?.ordinal,
+            isPublisher: session.map { $0.publishes || $0.tracks.contains { $0.location == .local } } ?? false,
+            isSubscriber: session.map { $0.pulls || $0.tracks.contains { $0.location == .remote } } ?? false)
+    }
+
+    /// Applies the first matching fault to a request: answers in its place, delays it (`serve`
+    /// gets the delay; mutations wait while marked mutating), or spoils its body.
+    private func withFault(_ kind: FakeCallsRequestKind,
+                           _ serve: @Sendable (Duration) async -> HTTPResponse) async -> HTTPResponse {
+        guard let action = faults.action(for: kind) else { return await serve(.zero) }
+        stats.faultsApplied += 1
+        logger.debug("FakeCalls injects a fault", metadata: [
+            "endpoint": "\(kind.endpoint.rawValue)", "session": "\(kind.session ?? "-")", "action": "\(action)",
+        ])
+        switch action {
+        case .respond(let status, let code, let description):
+            return Self.error(status, code, description)
+        case .delay(let duration):
+            if kind.endpoint == .sessionsNew || kind.endpoint == .sessionGet {
+                do { try await sleep(duration) } catch {
+                    return Self.error(503, "retryable_transient_error", "FakeCalls was interrupted")
+                }
+                return await serve(.zero)
+            }
+            return await serve(duration)
+        case .malformedJSON:
+            var response = await serve(.zero)
+            response.body = Data("<html><body>502 upstream hiccup</body></html>".utf8)
+            return response
+        case .truncatedBody:
+            var response = await serve(.zero)
+            response.body = response.body.prefix(response.body.count / 2)
+            return response
         }
     }
 
@@ -129,7 +220,9 @@ public actor FakeCallsAPI {
             }
         }
         let id = newSessionId()
+        sessionsCreated += 1
         sessions[id] = FakeCallsSession(id: id, appId: appId)
+        sessions[id]?.ordinal = sessionsCreated
         return Self.json(201, NewSessionResponse(sessionId: id))
     }
 
@@ -154,7 +247,7 @@ public actor FakeCallsAPI {
     }
 
     /// Runs one mutation with the overlap check and the configured latency.
-    private func mutation(appId: String, id: String,
+    private func mutation(appId: String, id: String, delay: Duration = .zero,
                           _ body: @Sendable (String) async -> HTTPResponse) async -> HTTPResponse {
         if let failure = lookupFailure(appId: appId, id: id) { return failure }
         guard sessions[id]?.mutating == false else {
@@ -164,9 +257,9 @@ public actor FakeCallsAPI {
         sessions[id]?.mutating = true
         stats.mutationsProcessed += 1
         defer { sessions[id]?.mutating = false }
-        if options.mutationLatency > .zero {
+        if options.mutationLatency + delay > .zero {
             do {
-                try await sleep(options.mutationLatency)
+                try await sleep(options.mutationLatency + delay)
             } catch {
                 return Self.error(503, "retryable_transient_error", "FakeCalls was interrupted")
             }
@@ -198,6 +291,7 @@ public actor FakeCallsAPI {
     }
 
     func isFlowing(publisher: String, trackName: String) -> Bool {
+        if sessions[publisher]?.silent == true { return false }
         if sessions[publisher]?.flowing == true { return true }
         switch options.publisherFlow {
         case .immediately: return true

@@ -75,6 +75,10 @@ public final class FakeCallsServer: Sendable {
         return session
     }
 
+    /// Injects Calls failures from now on (replacing earlier ones; `[]` ends them). Safe from any
+    /// thread: the API actor owns the rules.
+    public func setFaults(_ faults: [FakeCallsFault]) async { await api.setFaults(faults) }
+
     /// Where publishers' media comes from (`.forward`: their browsers; `.fixtures`: recordings),
     /// for sessions that publish from now on.
     public var mediaMode: FakeCallsOptions.MediaMode {

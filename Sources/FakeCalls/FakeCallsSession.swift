@@ -23,6 +23,13 @@ struct FakeCallsSession: Sendable {
     var mutating = false
     /// Marked flowing by the test/media side, or by the flow policy.
     var flowing = false
+    /// Order of creation (1 = the first sessions/new), for fault targets.
+    var ordinal = 0
+    /// A tracks/new with local (publish) or remote (pull) tracks was sent for it, whatever came of it.
+    var publishes = false
+    var pulls = false
+    /// Its publisher went silent (`markSilent`): its tracks are inactive whatever else says.
+    var silent = false
     /// Next SFU-side mid for remote tracks (the SFU numbers its own m-lines).
     var nextMid = 0
 

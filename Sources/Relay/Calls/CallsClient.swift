@@ -187,12 +187,18 @@ public final class CallsClient: CallsAPI {
                                           retryIf: (CallsError) -> Bool = { $0.retryable },
                                           _ attempt: @Sendable () async throws -> T) async throws -> T {
         var schedule = policy.makeSchedule()
+        var unreachable = 0
+        var tries = 0
         while true {
             try Task.checkCancellation()
+            tries += 1
             do {
                 return try await attempt()
             } catch let error as CallsError {
-                guard retryIf(error), let delay = schedule.nextDelay() else { throw error }
+                unreachable = error.neverReachedCalls ? unreachable + 1 : 0
+                guard retryIf(error), unreachable < max(policy.maxUnreachableAttempts, 1),
+                      let delay = schedule.nextDelay()
+                else { throw Self.gaveUp(error, tries: tries, waited: schedule.waited) }
                 logger.debug("Calls call failed, retrying", metadata: [
                     "operation": "\(op.name)", "session": "\(op.session ?? "-")", "code": "\(error.code)",
                     "attempt": "\(schedule.attempts)", "delayMs": "\(delay.callsMilliseconds)",
@@ -200,6 +206,15 @@ public final class CallsClient: CallsAPI {
                 try await sleep(delay)
             }
         }
+    }
+
+    /// A retryable error thrown after retrying says so, rather than "retrying".
+    private static func gaveUp(_ error: CallsError, tries: Int, waited: Duration) -> CallsError {
+        guard error.retryable, tries > 1 else { return error }
+        var final = error
+        final.description = error.description.replacingOccurrences(of: "; retrying", with: "")
+            + " (relayd gave up after \(tries) attempts over \(waited.callsMilliseconds) ms of backoff)"
+        return final
     }
 
     // MARK: HTTP

@@ -18,9 +18,14 @@ public struct CallsError: Error, Sendable, CustomStringConvertible, Equatable {
     /// For a subscribe where some tracks were added and others failed: the whole 200 body, so the
     /// caller can still answer its offer (the added tracks are in the session now).
     public var partialResponse: TracksResponse?
+    /// The request never left this host (connection refused, no route, name not resolved):
+    /// retried only a few times, since it is usually the base URL or the network, not Calls.
+    public var neverReachedCalls: Bool
 
     public init(code: String, httpStatus: Int? = nil, description: String, retryable: Bool,
-                trackErrors: [TrackObject] = [], partialResponse: TracksResponse? = nil) {
+                trackErrors: [TrackObject] = [], partialResponse: TracksResponse? = nil,
+                neverReachedCalls: Bool = false) {
+        self.neverReachedCalls = neverReachedCalls
         self.code = code
         self.httpStatus = httpStatus
         self.description = description
@@ -64,7 +69,7 @@ enum CallsErrorMapping {
                               retryable: false)
         case 404:
             let hint = operation.session == nil
-                ? "check cloudflare.calls_app_id (app \(appId)) and cloudflare.calls_base_url"
+                ? "check cloudflare.calls_app_id (app \(appId)) and relay.calls_base_url"
                 : "check cloudflare.calls_app_id (app \(appId)); the session may not exist"
             return CallsError(code: code, httpStatus: status, description: "\(what): \(hint)", retryable: false)
         case 405:
@@ -73,7 +78,8 @@ enum CallsErrorMapping {
                               retryable: false)
         case 410:
             return CallsError(code: code, httpStatus: status,
-                              description: "\(what): the session has ended; the guest has to connect again",
+                              description: "\(what): the session has ended at Calls (closed or expired): a guest's "
+                                  + "own session needs the guest to connect again; a relay's is replaced by subscribing anew",
                               retryable: false)
         case 425:
             return CallsError(code: code, httpStatus: status,
@@ -109,8 +115,8 @@ enum CallsErrorMapping {
         case .connectionFailed:
             // The request never reached Calls, so sending it again cannot apply it twice.
             return CallsError(code: "transport", description: "could not reach Calls for \(operation.label) "
-                + "(\(error.detail)): check network access to rtc.live.cloudflare.com and cloudflare.calls_base_url",
-                retryable: true)
+                + "(\(error.detail)): check network access to rtc.live.cloudflare.com and relay.calls_base_url in config.yml",
+                retryable: true, neverReachedCalls: true)
         case .timedOut:
             return CallsError(code: "timeout", description: "Calls did not answer \(operation.label) in time "
                 + "(\(error.detail))", retryable: idempotent)
@@ -123,7 +129,7 @@ enum CallsErrorMapping {
     static func badResponse(_ detail: String, status: Int, operation: CallsOperation) -> CallsError {
         CallsError(code: "bad_response", httpStatus: status,
                    description: "Calls answered \(operation.label) with something relayd cannot read (\(detail)): "
-                       + "check cloudflare.calls_base_url points at the Calls API",
+                       + "check relay.calls_base_url points at the Calls API",
                    retryable: false)
     }
 }

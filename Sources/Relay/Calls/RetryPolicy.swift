@@ -15,10 +15,15 @@ public struct RetryPolicy: Sendable, Equatable {
     /// `jitterSeed` (so a test sees the same waits every run). nil seed: a random seed.
     public var jitter: Double
     public var jitterSeed: UInt64?
+    /// Attempts in a row that could not even connect (refused, unreachable) before giving up:
+    /// that is a wrong `relay.calls_base_url` or no network far more often than a Calls hiccup,
+    /// and the guest waiting for its WHIP answer should hear so in a fraction of a second.
+    public var maxUnreachableAttempts: Int
 
     public init(initialDelay: Duration = .milliseconds(50), multiplier: Double = 2, maxDelay: Duration = .seconds(1),
                 totalBudget: Duration = .seconds(15), maxAttempts: Int? = nil, jitter: Double = 0,
-                jitterSeed: UInt64? = nil) {
+                jitterSeed: UInt64? = nil, maxUnreachableAttempts: Int = 3) {
+        self.maxUnreachableAttempts = maxUnreachableAttempts
         self.initialDelay = initialDelay
         self.multiplier = multiplier
         self.maxDelay = maxDelay

@@ -18,6 +18,11 @@ final class GuestRelay: @unchecked Sendable {
     struct Options: Sendable {
         var lifecycle = GuestRelayLifecycle.Tuning()
         var rtmp = RTMPPublisher.Configuration()
+        /// How long a subscribe is retried while Calls says the guest's tracks are not flowing
+        /// yet (`not_found_track_error`); nil: the Calls client's policy (~15 s).
+        var subscribeRetry: RetryPolicy?
+        /// The retry policy of the Calls client RelayServer builds (tests shorten its budget).
+        var callsRetry = RetryPolicy.default
         init() {}
     }
 
@@ -276,7 +281,8 @@ final class GuestRelay: @unchecked Sendable {
         logger.info("Subscribing to tracks \(names) from session \(guest.sessionId)")
         let response = try await calls.subscribeWhenFlowing(
             session: subscriber,
-            tracks: guest.tracks.map { TrackObject.remote($0.name, session: guest.sessionId) })
+            tracks: guest.tracks.map { TrackObject.remote($0.name, session: guest.sessionId) },
+            policy: dependencies.options.subscribeRetry)
         guard let offerText = response.sessionDescription, offerText.type == .offer else {
             throw RelayFailure("Calls accepted the subscription but sent no SDP offer to answer")
         }

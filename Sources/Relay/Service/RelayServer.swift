@@ -30,7 +30,7 @@ public final class RelayServer: Sendable {
         let http = MeteredHTTPClient(base: try CurlHTTPClient(), metrics: metrics)
         let calls = CallsClient(baseURL: config.relay.callsBaseURL, appId: config.cloudflare.callsAppId,
                                 token: config.cloudflare.callsAPIToken.reveal(), http: http,
-                                logger: logger.withLabelMetadata("calls"))
+                                retryPolicy: relayOptions.callsRetry, logger: logger.withLabelMetadata("calls"))
         self.calls = calls
         // One DTLS certificate per process: its fingerprint goes into every answer to the SFU.
         let certificate = try DTLSCertificate(commonName: "relayd")

@@ -21,16 +21,37 @@ struct GuestPublisher: Sendable {
         logger.info("Created empty session: \(sessionId)")
 
         let tracks = Self.trackNames(for: offer.tracks)
-        let response = try await calls.publish(
-            session: sessionId, offer: offer.sdp,
-            tracks: tracks.map { TrackObject.local($0.name, mid: $0.mid) })
-        guard let answer = response.sessionDescription, answer.type == .answer else {
-            throw PublishFailure.noAnswer(sessionId: sessionId)
+        let answer: SessionDescription
+        do {
+            let response = try await calls.publish(
+                session: sessionId, offer: offer.sdp,
+                tracks: tracks.map { TrackObject.local($0.name, mid: $0.mid) })
+            guard let description = response.sessionDescription, description.type == .answer else {
+                throw PublishFailure.noAnswer(sessionId: sessionId)
+            }
+            answer = description
+        } catch {
+            await abandon(session: sessionId, mids: tracks.map(\.mid), after: error, logger: logger)
+            throw error
         }
         let names = Self.pythonList(tracks.map(\.name))
         logger.info("Added \(tracks.count) tracks to session \(sessionId): \(names)")
         logger.info("Successfully created session for \(guestId): \(sessionId) with tracks \(names)")
         return Published(sessionId: sessionId, answer: answer.sdp, tracks: tracks)
+    }
+
+    /// A publish that failed after its session was created may still have added tracks at Calls
+    /// (an answer lost on the way back, an unreadable body): close whatever the session holds,
+    /// so nothing of this guest stays there. An empty session has no delete call and expires.
+    private func abandon(session: String, mids: [String], after error: any Error, logger: Logger) async {
+        if error is CancellationError { return }
+        if let calls = error as? CallsError, calls.httpStatus == 404 || calls.httpStatus == 410 { return }
+        do {
+            _ = try await calls.closeTracks(session: session, mids: mids, force: true)
+            logger.info("Closed the tracks of the failed publish in session \(session)")
+        } catch {
+            logger.warning("Could not close the tracks of the failed publish in session \(session): \(error)")
+        }
     }
 
     /// Track names as the deployment always used them: "video" and "audio"; a second m-line of
