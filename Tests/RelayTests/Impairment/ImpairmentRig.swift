@@ -38,9 +38,11 @@ struct ImpairmentOutcome: Sendable {
     /// Gaps between consecutive output video timestamps over 200 ms, and the longest gap.
     var freezes = 0
     var longestGapMs = 0
-    /// Burst case: for each burst, the output gap minus the burst's length (an upper bound of
-    /// burst end → next frame out; the last frame before a burst left up to one frame interval
-    /// before it began).
+    /// Longest wall-clock gap between two video frames reaching FakeMediaMTX while media
+    /// flowed, and the gaps over 200 ms (what a viewer sees live, even when every frame came).
+    var longestWallGapMs = 0
+    var wallFreezes = 0
+    /// Burst case: for each burst window, its end → the next video frame reaching FakeMediaMTX.
     var recoveriesMs: [Int] = []
     var burstsDuringMedia = 0
     var nacksSent = 0
@@ -76,6 +78,7 @@ final class ImpairmentRig: Sendable {
     let capture = LogCapture()
     let directory: URL
     let testCase: ImpairmentCase
+    let arrivals = FrameArrivals()
 
     init(_ testCase: ImpairmentCase, catalog: FixtureCatalog) throws {
         self.testCase = testCase
@@ -93,6 +96,14 @@ final class ImpairmentRig: Sendable {
             mediamtx: MediaMTXConfig(rtmpPort: mediamtx.rtmpPort ?? 0),
             relay: RelayServiceConfig(listenHost: "127.0.0.1", listenPort: 0, callsBaseURL: fake.baseURL)),
             logger: logger)
+        // FakeMediaMTX checks a waiter's predicate on every change of its state: this one never
+        // holds, it notes when each video frame arrived (it ends when FakeMediaMTX stops).
+        Task { [mediamtx, arrivals] in
+            _ = await mediamtx.wait(timeout: .seconds(600)) { snapshot in
+                arrivals.observe(frames: snapshot.paths["guest1"]?.streamCheck.video.frames)
+                return false
+            }
+        }
     }
 
     /// Publishes the recorded guest, relays `frames` video frames of it, lets what is in flight
@@ -131,8 +142,8 @@ final class ImpairmentRig: Sendable {
             throw Failure(description: "no RTMP video frame within 20 s of the WHIP POST")
         }
         outcome.setupMs = Self.seconds(ContinuousClock.now - posted) * 1000
-        if testCase.onset == .fromFirstFrame { fake.media.impairment = testCase.profile }
         let mediaStart = ContinuousClock.now
+        if testCase.onset == .fromFirstFrame { fake.media.impairment = testCase.profile }
         let mediaTimeout: Duration = .seconds(Double(frames) / 20 * 2 + 10)
         while fake.media.statistics.recordedVideoFramesSent < frames {
             guard ContinuousClock.now - mediaStart < mediaTimeout else {
@@ -168,10 +179,19 @@ final class ImpairmentRig: Sendable {
             outcome.plisSent = status.media?.plisSent ?? 0
             outcome.packetsLost = status.media?.packetsLost ?? 0
         }
+        let arrived = arrivals.times.filter { $0 >= mediaStart && $0 <= mediaEnd }
+        let wallGaps = zip(arrived, arrived.dropFirst()).map { Int(Self.seconds($1 - $0) * 1000) }
+        outcome.longestWallGapMs = wallGaps.max() ?? 0
+        outcome.wallFreezes = wallGaps.filter { $0 > 200 }.count
         if testCase.onset == .fromFirstFrame, let profile = testCase.profile {
-            // The same schedule FakeCalls started when the impairment was set (within a loop turn).
-            let model = NetworkImpairment(profile: profile, start: mediaStart)
-            outcome.burstsDuringMedia = model.burstWindows(through: mediaEnd).count
+            // The schedule FakeCalls started when the impairment was set (its driver applies it
+            // within a loop turn, so the windows end here or a moment later).
+            let windows = NetworkImpairment(profile: profile, start: mediaStart).burstWindows(through: mediaEnd)
+            let whole = windows.filter { $0.upperBound < mediaEnd }
+            outcome.burstsDuringMedia = whole.count
+            outcome.recoveriesMs = whole.compactMap { window in
+                arrivals.times.first { $0 > window.upperBound }.map { Int(Self.seconds($0 - window.upperBound) * 1000) }
+            }
         }
 
         let leave = try await http.send(HTTPClientRequest(method: "DELETE", url: base + location))
@@ -185,7 +205,7 @@ final class ImpairmentRig: Sendable {
             throw Failure(description: "FakeMediaMTX recorded nothing")
         }
         outcome.flv = recording
-        try Self.analyse(flv: recording, burst: testCase.profile?.burst, into: &outcome)
+        try Self.analyse(flv: recording, into: &outcome)
     }
 
     private func wait(timeout: Duration, until predicate: (GuestRelayStatus?) -> Bool) async throws -> GuestRelayStatus? {
@@ -198,8 +218,8 @@ final class ImpairmentRig: Sendable {
         return nil
     }
 
-    /// Frames, freezes and burst recoveries from the FLV's video timestamps.
-    static func analyse(flv: URL, burst: NetworkImpairment.Profile.Burst?, into outcome: inout ImpairmentOutcome) throws {
+    /// Frames and freezes from the FLV's video timestamps.
+    static func analyse(flv: URL, into outcome: inout ImpairmentOutcome) throws {
         let file = try FLVFile(Array(try Data(contentsOf: flv)))
         let stamps = file.tags.compactMap { tag -> UInt32? in
             guard tag.kind == .video, let info = FLVVideoTagInfo(tag.body), info.avcPacketType == 1 else { return nil }
@@ -209,10 +229,6 @@ final class ImpairmentRig: Sendable {
         let gaps = zip(stamps, stamps.dropFirst()).map { Int($1) - Int($0) }
         outcome.longestGapMs = gaps.max() ?? 0
         outcome.freezes = gaps.filter { $0 > 200 }.count
-        if let burst {
-            let length = Int(NetworkImpairment.nanos(burst.length) / 1_000_000)
-            outcome.recoveriesMs = gaps.filter { $0 >= length }.map { $0 - length }
-        }
     }
 
     /// Runs ffmpeg over the FLV's video: frames decoded and the error lines it printed.
@@ -226,4 +242,27 @@ final class ImpairmentRig: Sendable {
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
+}
+
+/// When each video frame reached FakeMediaMTX (fed from its state-change callback).
+/// `@unchecked Sendable`: `lock` guards `recorded` and `frames`.
+final class FrameArrivals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [ContinuousClock.Instant] = []
+    private var frames = 0
+
+    func observe(frames count: Int?) {
+        guard let count else { return }
+        let now = ContinuousClock.now
+        lock.withLock {
+            // Each new frame gets this instant (changes come one tag at a time).
+            while frames < count {
+                recorded.append(now)
+                frames += 1
+            }
+            if count < frames { frames = count }  // a new publish starts counting again
+        }
+    }
+
+    var times: [ContinuousClock.Instant] { lock.withLock { recorded } }
 }
