@@ -185,6 +185,9 @@ struct DemoRunner {
             try await relayForDuration(relay: relay, fake: fake, monitor: &monitor, lines: &lines, started: started)
         }
 
+        // relayd's counters as the media ends (the guest's status is gone once it left).
+        let last = await relay.relayStatuses().first
+
         // 2. The guest leaves.
         var leaveStatus: Int?
         var pathGoneMs: Double?
@@ -195,7 +198,6 @@ struct DemoRunner {
                 pathGoneMs = Self.milliseconds(ContinuousClock.now - leaving)
             }
         }
-        let last = await relay.relayStatuses().first
         let statistics = fake.media.statistics
         let media = Report.Media(
             impairment: impairment?.description ?? "none", framesSent: statistics.recordedVideoFramesSent,

@@ -52,6 +52,7 @@ struct ImpairmentCommandTests {
         let media = try #require(report["media"] as? [String: Any])
         #expect(media["impairment"] as? String == "loss=5%,seed=3")
         #expect((media["framesSent"] as? Int ?? 0) > 0)
+        #expect((media["nacksSent"] as? Int ?? 0) > 0, "relayd's counters are read before the guest leaves")
         #expect((report["progress"] as? [Any])?.count == lines.count)
     }
 
