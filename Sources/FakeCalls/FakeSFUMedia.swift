@@ -22,8 +22,8 @@ import Relay
 /// session. Fixture mode (`mediaMode = .fixtures`): a session that publishes with an SDP offer
 /// gets recorded RTP (`RecordedRTPPlayer`) on its mids at once, routed like a browser's.
 ///
-/// `@unchecked Sendable`: `lock` guards `commands`, `stopRequested`, `snapshot`, `flowing` and
-/// `thread`; the engine (connections, routes) lives on the driver thread only; the pipe
+/// `@unchecked Sendable`: `lock` guards `commands`, `stopRequested`, `snapshot`, `flowing`,
+/// `mode`, `impairmentProfile` and `thread`; the engine (connections, routes) lives on the driver thread only; the pipe
 /// descriptors are immutable and closed after the thread was joined.
 public final class FakeSFUMedia: @unchecked Sendable {
     /// The bound address (the candidate every session's SDP announces).

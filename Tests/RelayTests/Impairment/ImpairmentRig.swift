@@ -13,11 +13,14 @@ struct ImpairmentCase: Sendable {
     var name: String
     var profile: NetworkImpairment.Profile?
     var onset: Onset = .fromStart
+    /// A spec that did not parse (the suite's own typo): the case fails with it.
+    var specError: String?
 
     init(_ name: String, _ spec: String?, onset: Onset = .fromStart) {
         self.name = name
-        // The suite's own specs: a typo is the test's bug, shown as the case's error.
-        profile = spec.flatMap { try? NetworkImpairment.Profile.parse($0) }
+        do { profile = try spec.map { spec throws(NetworkImpairment.SpecError) in try NetworkImpairment.Profile.parse(spec) } } catch {
+            specError = error.description
+        }
         self.onset = onset
     }
 }
@@ -112,6 +115,7 @@ final class ImpairmentRig: Sendable {
         let started = ContinuousClock.now
         var outcome = ImpairmentOutcome(name: testCase.name, spec: testCase.profile?.description ?? "none")
         do {
+            if let specError = testCase.specError { throw Failure(description: specError) }
             try await measure(frames: frames, into: &outcome)
         } catch {
             outcome.failure = "\(error)"
