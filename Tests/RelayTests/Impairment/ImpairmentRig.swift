@@ -15,9 +15,12 @@ struct ImpairmentCase: Sendable {
     var onset: Onset = .fromStart
     /// A spec that did not parse (the suite's own typo): the case fails with it.
     var specError: String?
+    /// Video frames to relay (20 fps).
+    var frames: Int
 
-    init(_ name: String, _ spec: String?, onset: Onset = .fromStart) {
+    init(_ name: String, _ spec: String?, onset: Onset = .fromStart, frames: Int = 160) {
         self.name = name
+        self.frames = frames
         do { profile = try spec.map { spec throws(NetworkImpairment.SpecError) in try NetworkImpairment.Profile.parse(spec) } } catch {
             specError = error.description
         }
