@@ -8,7 +8,7 @@ SWIFT_BUILD_FLAGS ?=
 # handlers of the others into timeouts. Serial, the whole suite takes about 40 s.
 SWIFT_TEST_FLAGS ?= --no-parallel
 
-.PHONY: deps build test demo bench bench-baseline fuzz fuzz-smoke clean
+.PHONY: deps build test demo bench bench-baseline fuzz fuzz-smoke soak clean
 
 deps:
 	scripts/install-deps
@@ -43,6 +43,12 @@ fuzz: deps
 
 fuzz-smoke: deps
 	FUZZ_SECONDS=10 FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz
+
+# One guest for SOAK_SECONDS (3600) under SOAK_IMPAIR (loss=5%), memory and stalls every
+# SOAK_INTERVAL (60) s into soak/results.json. Not part of `make test`.
+soak: deps
+	SOAK_SECONDS=$(or $(SOAK_SECONDS),3600) SOAK_INTERVAL=$(or $(SOAK_INTERVAL),60) \
+	  SOAK_IMPAIR="$(or $(SOAK_IMPAIR),loss=5%)" scripts/soak
 
 clean:
 	rm -rf .build .build-fuzz

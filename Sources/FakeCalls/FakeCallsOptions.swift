@@ -38,6 +38,10 @@ public struct FakeCallsOptions: Sendable {
     public var recordKeyframeInterval: Duration? = nil
     /// `.forward` unless set; `FakeCallsServer.mediaMode` changes it while running.
     public var mediaMode: MediaMode = .forward
+    /// A netem-like impairment (loss, bursts, reordering, duplication, delay/jitter, a rate cap)
+    /// of every datagram the SFU media side sends and receives; nil: none. `FakeSFUMedia.impairment`
+    /// changes it while running. See `NetworkImpairment`.
+    public var impairment: NetworkImpairment.Profile? = nil
 
     public init(apps: [String: String], publisherFlow: PublisherFlow = .immediately,
                 mutationLatency: Duration = .zero, maxTracksPerRequest: Int = 64) {

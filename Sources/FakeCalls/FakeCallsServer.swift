@@ -30,6 +30,7 @@ public final class FakeCallsServer: Sendable {
         media = try FakeSFUMedia(bindTo: mediaAddress, recordDirectory: options.recordDirectory,
                                  recordKeyframeInterval: options.recordKeyframeInterval, onPublisherFlowing: { continuation.yield($0) })
         media.mediaMode = options.mediaMode
+        if let impairment = options.impairment { media.impairment = impairment }
         mediaSide = SDPFakeMediaSide(certificate: try DTLSCertificate(commonName: "fakecalls"),
                                      mediaHost: host, mediaPort: Int(media.localAddress.port))
         mediaSide.setObserver(SDPFakeMediaSide.Observer(

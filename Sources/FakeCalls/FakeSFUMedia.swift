@@ -22,8 +22,8 @@ import Relay
 /// session. Fixture mode (`mediaMode = .fixtures`): a session that publishes with an SDP offer
 /// gets recorded RTP (`RecordedRTPPlayer`) on its mids at once, routed like a browser's.
 ///
-/// `@unchecked Sendable`: `lock` guards `commands`, `stopRequested`, `snapshot`, `flowing` and
-/// `thread`; the engine (connections, routes) lives on the driver thread only; the pipe
+/// `@unchecked Sendable`: `lock` guards `commands`, `stopRequested`, `snapshot`, `flowing`,
+/// `mode`, `impairmentProfile` and `thread`; the engine (connections, routes) lives on the driver thread only; the pipe
 /// descriptors are immutable and closed after the thread was joined.
 public final class FakeSFUMedia: @unchecked Sendable {
     /// The bound address (the candidate every session's SDP announces).
@@ -37,6 +37,8 @@ public final class FakeSFUMedia: @unchecked Sendable {
         case fixture(session: String, sources: [FixtureMediaSource])
         case record(RecordCommand)
         case playRecorded(SFUNegotiation, FixtureCatalog)
+        case impair(NetworkImpairment.Profile?)
+        case pausePlayback
     }
 
     private let lock = NSLock()
@@ -45,6 +47,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
     private var snapshot = FakeSFUMediaStatistics()
     private var flowing = Set<String>()
     private var mode: FakeCallsOptions.MediaMode = .forward
+    private var impairmentProfile: NetworkImpairment.Profile?
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
     private let wakeRead: Int32
@@ -126,6 +129,21 @@ public final class FakeSFUMedia: @unchecked Sendable {
         set { lock.withLock { mode = newValue } }
     }
 
+    /// A netem-like impairment of every datagram the SFU media side sends and receives
+    /// (`FakeCallsOptions.impairment`); setting it starts its burst schedule anew, nil turns it
+    /// off (datagrams it held back are dropped).
+    public var impairment: NetworkImpairment.Profile? {
+        get { lock.withLock { impairmentProfile } }
+        set {
+            lock.withLock { impairmentProfile = newValue }
+            enqueue(.impair(newValue))
+        }
+    }
+
+    /// Fixture mode: every recording stops sending (sessions and connections stay), so a test
+    /// can let what is in flight arrive before it compares frames sent with frames relayed.
+    public func pauseRecordedPlayback() { enqueue(.pausePlayback) }
+
     /// The session ended: close and free its connection, stop its fixture.
     public func sessionClosed(_ session: String) { enqueue(.closed(session)) }
 
@@ -203,6 +221,8 @@ public final class FakeSFUMedia: @unchecked Sendable {
                 case .fixture(let session, let sources): engine.addFixture(session: session, sources: sources)
                 case .record(let command): command.apply(to: engine.recorder)
                 case .playRecorded(let negotiation, let catalog): engine.playRecorded(negotiation, catalog: catalog, now: .now)
+                case .impair(let profile): engine.setImpairment(profile, now: .now)
+                case .pausePlayback: engine.pauseRecordedPlayback()
                 }
             }
             pending.removeAll(keepingCapacity: true)

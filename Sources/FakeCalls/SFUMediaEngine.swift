@@ -36,6 +36,19 @@ public struct FakeSFUMediaStatistics: Sendable, Equatable {
     public var senderReportsSent = 0
     /// Media the SFU could not send (peer not connected, protect failed).
     public var sendFailures = 0
+    /// Fixture mode: video frames (distinct RTP timestamps) of recordings sent to connected
+    /// subscribers, counted from the first keyframe each recording sent to one: the frames a
+    /// receiver could decode if nothing were lost.
+    public var recordedVideoFramesSent = 0
+    /// `FakeCallsOptions.impairment`: what it did to the datagrams the SFU sent (media,
+    /// retransmissions, reports, ICE/DTLS) and to those it received (NACK, PLI, ICE checks…).
+    public var impairmentOutbound = NetworkImpairment.Counters()
+    public var impairmentInbound = NetworkImpairment.Counters()
+
+    /// Datagrams (both directions) the impairment dropped.
+    public var datagramsDroppedByImpairment: Int { impairmentOutbound.dropped + impairmentInbound.dropped }
+    public var datagramsDuplicatedByImpairment: Int { impairmentOutbound.duplicated + impairmentInbound.duplicated }
+    public var datagramsDelayedByImpairment: Int { impairmentOutbound.delayed + impairmentInbound.delayed }
 
     public init() {}
 }
@@ -120,6 +133,8 @@ final class SFUMediaEngine {
     private let feedbackSSRC: UInt32 = 0x5346_5500
     /// Record mode: every publisher's decrypted RTP/RTCP also goes to files (nil: off).
     var recorder: PublisherRecorder?
+    /// `FakeCallsOptions.impairment`: every datagram in and out goes through it (nil: off).
+    private var impairment: NetworkImpairmentLink?
 
     init(socket: UDPSocket, now: ContinuousClock.Instant, onPublisherFlowing: @escaping @Sendable (String) -> Void) {
         self.socket = socket
@@ -176,7 +191,7 @@ final class SFUMediaEngine {
     private func removePeer(_ session: String) {
         guard let peer = peers.removeValue(forKey: session) else { return }
         peer.connection.close()
-        while let transmit = peer.connection.pollTransmit() { socket.send(transmit.bytes, to: transmit.destination) }
+        while let transmit = peer.connection.pollTransmit() { send(datagram: transmit.bytes, to: transmit.destination) }
         byUfrag = byUfrag.filter { $0.value !== peer }
         byAddress = byAddress.filter { $0.value !== peer }
     }
@@ -205,13 +220,32 @@ final class SFUMediaEngine {
         }
         for peer in peers.values { consider(peer.connection.pollTimeout()) }
         for sources in fixtures.values { for source in sources { consider(source.nextDeadline) } }
-        for playback in recorded.values { for player in playback.players { consider(player.nextDeadline) } }
+        for playback in recorded.values where !playback.paused { for player in playback.players { consider(player.nextDeadline) } }
+        consider(impairment?.nextDeadline)
         if !fixtures.isEmpty || !recorded.isEmpty { consider(nextSenderReport) }
         return earliest
     }
 
     func handle(datagram: UnsafeRawBufferPointer, from remote: SocketAddress, now: ContinuousClock.Instant) {
         statistics.datagramsReceived += 1
+        guard let decision = impairment?.decideInbound(bytes: datagram.count, now: now) else {
+            return process(datagram: datagram, from: remote, now: now)
+        }
+        if let counters = impairment?.inbound.counters { statistics.impairmentInbound = counters }
+        func deliver(at release: ContinuousClock.Instant?) {
+            guard let release else { return }
+            if release <= now {
+                process(datagram: datagram, from: remote, now: now)
+            } else {
+                // The receive buffer is reused for the next datagram: a held one needs its own copy.
+                impairment?.arriving.push(.init(bytes: Array(datagram), source: remote), at: release)
+            }
+        }
+        deliver(at: decision.first)
+        deliver(at: decision.second)
+    }
+
+    private func process(datagram: UnsafeRawBufferPointer, from remote: SocketAddress, now: ContinuousClock.Instant) {
         var target = byAddress[remote]
         if target == nil, let first = datagram.first, first < 2,
            let ufrag = ICEAgent.targetUfrag(ofRequest: Array(datagram)), let peer = byUfrag[ufrag] {
@@ -228,6 +262,7 @@ final class SFUMediaEngine {
     }
 
     func handleTimers(now: ContinuousClock.Instant) {
+        releaseImpaired(now: now)
         for peer in peers.values {
             if let deadline = peer.connection.pollTimeout(), deadline <= now {
                 peer.connection.handleTimeout(now: now)
@@ -271,7 +306,46 @@ final class SFUMediaEngine {
 
     private func flushTransmits(_ peer: Peer) {
         while let transmit = peer.connection.pollTransmit() {
-            socket.send(transmit.bytes, to: transmit.destination)
+            send(datagram: transmit.bytes, to: transmit.destination)
+        }
+    }
+
+    // MARK: Impairment
+
+    /// Turns the impairment on (its burst schedule starts at `now`), changes it, or turns it off
+    /// (datagrams it still held are dropped).
+    func setImpairment(_ profile: NetworkImpairment.Profile?, now: ContinuousClock.Instant) {
+        impairment = profile.map { NetworkImpairmentLink(profile: $0, start: now) }
+    }
+
+    /// Every datagram the SFU sends goes out here: at once, or through the impairment.
+    private func send(datagram bytes: [UInt8], to destination: SocketAddress) {
+        guard impairment != nil else {
+            socket.send(bytes, to: destination)
+            return
+        }
+        let now = ContinuousClock.now
+        guard let decision = impairment?.decideOutbound(bytes: bytes.count, now: now) else { return }
+        if let counters = impairment?.outbound.counters { statistics.impairmentOutbound = counters }
+        func deliver(at release: ContinuousClock.Instant?) {
+            guard let release else { return }
+            if release <= now {
+                socket.send(bytes, to: destination)
+            } else {
+                impairment?.held.push(.init(bytes: bytes, destination: destination), at: release)
+            }
+        }
+        deliver(at: decision.first)
+        deliver(at: decision.second)
+    }
+
+    /// Sends and handles what the impairment held back until now.
+    private func releaseImpaired(now: ContinuousClock.Instant) {
+        while let outgoing = impairment?.held.popDue(now: now) {
+            socket.send(outgoing.bytes, to: outgoing.destination)
+        }
+        while let incoming = impairment?.arriving.popDue(now: now) {
+            incoming.bytes.withUnsafeBytes { process(datagram: $0, from: incoming.source, now: now) }
         }
     }
 
@@ -492,6 +566,47 @@ extension SFUMediaEngine {
     struct RecordedPlayback {
         var players: [RecordedRTPPlayer]
         var mids: [[String]]
+        /// Per player: the codec of each track when it is video (for counting frames sent).
+        var videoCodecs: [[RecordedTrack.Codec?]]
+        /// Per player: the RTP timestamp of the last video frame sent, and whether a keyframe
+        /// went to a connected subscriber yet (frames count from there).
+        var lastVideoTimestamp: [UInt32?]
+        var keyframeSent: [Bool]
+        /// `pauseRecordedPlayback()`: nothing more is sent.
+        var paused = false
+
+        init(players: [RecordedRTPPlayer], codecs: [String: RecordedTrack.Codec]) {
+            self.players = players
+            mids = players.map(\.mids)
+            videoCodecs = mids.map { $0.map { mid in codecs[mid].flatMap { $0.kind == "video" ? $0 : nil } } }
+            lastVideoTimestamp = Array(repeating: nil, count: players.count)
+            keyframeSent = Array(repeating: false, count: players.count)
+        }
+
+        /// Counts a video packet sent to a connected subscriber; true when it begins a new frame
+        /// that counts (at or after the first keyframe).
+        mutating func countsNewFrame(player index: Int, codec: RecordedTrack.Codec, packet: [UInt8]) -> Bool {
+            guard packet.count > RTPPacketView.fixedHeaderLength else { return false }
+            let timestamp = UInt32(packet[4]) << 24 | UInt32(packet[5]) << 16 | UInt32(packet[6]) << 8 | UInt32(packet[7])
+            guard lastVideoTimestamp[index] != timestamp else { return false }
+            lastVideoTimestamp[index] = timestamp
+            if !keyframeSent[index] {
+                // The player writes a fixed 12-byte header (no CSRC, no extension).
+                let payload = Array(packet[RTPPacketView.fixedHeaderLength...])
+                var types = Set<UInt8>()
+                if codec == .h264 { RecordedTrack.h264NALTypes(payload, into: &types) }
+                let isKeyframe = codec == .vp8 ? RecordedTrack.isVP8Keyframe(payload) : !types.isDisjoint(with: [5, 7])
+                guard isKeyframe else { return false }
+                keyframeSent[index] = true
+            }
+            return true
+        }
+    }
+
+    /// Stops every recording from sending more (the sessions and their connections stay): a
+    /// test lets what is in flight arrive before it compares frames sent with frames relayed.
+    func pauseRecordedPlayback() {
+        for session in Array(recorded.keys) { recorded[session]?.paused = true }
     }
 
     /// A publisher negotiated in fixture mode: play, for each published mid, the recording of the
@@ -541,7 +656,8 @@ extension SFUMediaEngine {
             players = setups.compactMap { try? RecordedRTPPlayer(tracks: [$0], start: now, using: &random) }
         }
         guard !players.isEmpty else { return }
-        recorded[session] = RecordedPlayback(players: players, mids: players.map(\.mids))
+        recorded[session] = RecordedPlayback(players: players,
+                                             codecs: Dictionary(setups.map { ($0.mid, $0.track.codec) }, uniquingKeysWith: { a, _ in a }))
         for mids in players.map(\.mids) {
             for mid in mids where tracks[TrackKey(session: session, mid: mid)] == nil {
                 tracks[TrackKey(session: session, mid: mid)] = Track()
@@ -555,13 +671,18 @@ extension SFUMediaEngine {
     func playRecordings(now: ContinuousClock.Instant) {
         guard !recorded.isEmpty else { return }
         for session in Array(recorded.keys) {
-            guard var playback = recorded[session] else { continue }
+            guard var playback = recorded[session], !playback.paused else { continue }
             for index in playback.players.indices {
                 playback.players[index].packets(dueBy: now, into: &recordedScratch)
                 for output in recordedScratch {
                     statistics.recordedRTPProduced += 1
                     let mid = playback.mids[index][output.track]
                     guard let track = tracks[TrackKey(session: session, mid: mid)] else { continue }
+                    if let codec = playback.videoCodecs[index][output.track],
+                       track.routes.contains(where: { $0.peer.connection.state == .connected }),
+                       playback.countsNewFrame(player: index, codec: codec, packet: output.packet) {
+                        statistics.recordedVideoFramesSent += 1
+                    }
                     let sequenceNumber = UInt16(output.packet[2]) << 8 | UInt16(output.packet[3])
                     forward(output.packet, sequenceNumber: sequenceNumber, ssrc: playback.players[index].ssrcs[output.track],
                             isRTX: false, track: track, now: now)

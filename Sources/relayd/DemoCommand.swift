@@ -1,4 +1,5 @@
 import ArgumentParser
+import FakeCalls
 import Foundation
 import Logging
 import Relay
@@ -21,6 +22,11 @@ struct DemoCommand: AsyncParsableCommand {
             and FakeMediaMTX then keep running: open the printed guest page URL in a browser, \
             press Join, and the camera and microphone are relayed into FakeMediaMTX (path guest1). \
             Ctrl-C (SIGINT) or SIGTERM stops everything cleanly.
+
+            With --impair, FakeCalls' media socket drops, duplicates, delays, reorders and             rate-limits datagrams in both directions (relayd's NACKs and PLIs too), e.g.
+              relayd demo --impair loss=5%,burst=300ms/3s,jitter=20ms,seed=1 --duration 60 --progress 10
+            Keys: loss=P%, burst=LENGTH/PERIOD (drop everything for LENGTH every PERIOD),             reorder=P%[/EXTRA] (default extra delay 20ms), dup=P%, delay=D, jitter=D (uniform ±),             rate=Nkbit|Nmbit with queue=D (tail drop past that queueing delay, default 500ms), seed=N.
+            With --progress, one JSON line per interval on stdout: resident memory of this             process (relayd, FakeCalls and FakeMediaMTX together), frames out, freezes and stalls             (no video frame written for > 200 ms / > 2 s), NACKs, PLIs, datagrams dropped. make             soak runs a long one.
             """
     )
 
@@ -42,7 +48,22 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The recorded guest's video codec: h264 (passed through) or vp8 (transcoded).", valueName: "codec"))
     var video: String = "h264"
 
+    @Option(help: ArgumentHelp(
+        "Impair FakeCalls' media socket (both directions), e.g. loss=5%,burst=300ms/3s,reorder=10%,dup=2%,delay=20ms,jitter=50ms,rate=500kbit,seed=1.",
+        valueName: "spec"))
+    var impair: String?
+
+    @Option(help: ArgumentHelp("Print a JSON progress line (memory, frames, freezes, stalls) every SECONDS while relaying.",
+                               valueName: "seconds"))
+    var progress: Double?
+
     func validate() throws {
+        if let impair {
+            do { _ = try NetworkImpairment.Profile.parse(impair) } catch { throw ValidationError(error.description) }
+        }
+        if let progress, !(progress > 0 && progress.isFinite) {
+            throw ValidationError("--progress must be a positive number of seconds, got \(progress)")
+        }
         guard duration > 0, duration.isFinite else {
             throw ValidationError("--duration must be a positive number of seconds, got \(duration)")
         }
@@ -59,11 +80,20 @@ struct DemoCommand: AsyncParsableCommand {
         let capture = LogCapture()
         let level: Logger.Level = json ? .warning : .info
         let logger = Logger(label: "relayd") { label in
-            MultiplexLogHandler([RelayLogging.makeHandler(label: label, level: level), CapturingLogHandler(label: label, capture: capture)])
+            // The report uses info and above only; capturing less keeps a long run's memory flat.
+            var captured = CapturingLogHandler(label: label, capture: capture)
+            captured.logLevel = .info
+            return MultiplexLogHandler([RelayLogging.makeHandler(label: label, level: level), captured])
         }
         let records = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("out/demo")
-        let runner = DemoRunner(fixtures: fixtures, recordDirectory: records,
+        var runner = DemoRunner(fixtures: fixtures, recordDirectory: records,
                                 duration: .milliseconds(Int(duration * 1000)), logger: logger, capture: capture)
+        if let impair { runner.impairment = try NetworkImpairment.Profile.parse(impair) }
+        runner.progressInterval = progress.map { .milliseconds(Int($0 * 1000)) }
+        runner.onProgress = { line in
+            // Straight to the descriptor: a pipe reader (make soak) sees each line as it is taken.
+            FileHandle.standardOutput.write(Data((DemoProgress.json(line) + "\n").utf8))
+        }
         let report = try await runner.run()
         if json {
             let encoder = JSONEncoder()
@@ -96,6 +126,8 @@ struct DemoCommand: AsyncParsableCommand {
             lines.append("    audio \(guest.audio.codecIn) → \(guest.audio.codecOut): \(guest.audio.frames) frames; A/V start offset \(guest.avStartOffsetMs.map { "\($0) ms" } ?? "-"); DTS violations \(guest.dtsViolations)")
             lines.append("    recording: \(guest.flv ?? "-")")
         }
+        let media = report.media
+        lines.append("  media: impairment \(media.impairment); FakeCalls sent \(media.framesSent) video frames; NACKed \(media.nacksSent) packets, \(media.plisSent) PLIs, \(media.packetsLost) lost; \(media.impairmentDropped) datagrams dropped; freezes \(media.freezes), stalls \(media.stalls), longest gap \(media.longestGapMs) ms")
         let teardown = report.teardown
         lines.append("  leave: DELETE → \(publish.leaveStatus.map(String.init) ?? "-"); path gone after \(teardown.pathGoneMs.map { "\($0) ms" } ?? "-"); Calls sessions left \(teardown.callsSessionsLeft), relays left \(teardown.relaysLeft)")
         lines.append("  log sequence:")

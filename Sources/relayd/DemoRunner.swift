@@ -51,6 +51,24 @@ struct DemoRunner {
             var leaveStatus: Int?
         }
 
+        /// What happened to the media while it was relayed (sampled every 50 ms), for judging a
+        /// run under impairment or a long one.
+        struct Media: Encodable {
+            /// FakeCalls' impairment spec ("none": a clean loopback).
+            var impairment: String
+            /// Video frames of the recording FakeCalls sent to relayd (from its first keyframe).
+            var framesSent: Int
+            var nacksSent: Int
+            var plisSent: Int
+            var packetsLost: Int
+            /// Datagrams the impairment dropped, both directions.
+            var impairmentDropped: Int
+            /// No video frame written for more than 200 ms / 2 s.
+            var freezes: Int
+            var stalls: Int
+            var longestGapMs: Int
+        }
+
         struct Teardown: Encodable {
             /// WHIP DELETE → the MediaMTX path gone.
             var pathGoneMs: Double?
@@ -64,6 +82,9 @@ struct DemoRunner {
         var durationS: Double
         var publish: Publish
         var guests: [Guest]
+        var media: Media
+        /// `--progress`: the lines printed during the run.
+        var progress: [DemoProgress.Line]?
         var teardown: Teardown
         var log: [String]
     }
@@ -112,6 +133,12 @@ struct DemoRunner {
     let duration: Duration
     let logger: Logger
     let capture: LogCapture
+    /// FakeCalls' media socket impairment (`--impair`); nil: none.
+    var impairment: NetworkImpairment.Profile? = nil
+    /// `--progress`: how often to print a progress line (nil: never).
+    var progressInterval: Duration? = nil
+    /// Receives each progress line as it is taken (the command prints it).
+    var onProgress: @Sendable (DemoProgress.Line) -> Void = { _ in }
 
     func run() async throws -> Report {
         let mediamtx = FakeMediaMTX(configuration: FakeMediaMTX.Configuration(rtmpPort: 0, apiPort: 0, recordDirectory: recordDirectory),
@@ -120,6 +147,7 @@ struct DemoRunner {
         defer { mediamtx.stop() }
         var options = FakeCallsOptions(appId: Self.appId, token: Self.token)
         options.mediaMode = .fixtures(fixtures.catalog)
+        options.impairment = impairment
         let fake = try FakeCallsServer(options: options, logger: logger.withComponent("fake-calls"))
         defer { fake.stop() }
         let config = RelayConfig(
@@ -143,6 +171,8 @@ struct DemoRunner {
         let answer = response.status == 201 ? try? SDP.parse(response.text) : nil
         let ready = response.status == 201 ? await mediamtx.waitUntilReady(path: "guest1", timeout: .seconds(20)) : false
         var setupMs: Double?
+        var monitor = DemoProgress()
+        var lines: [DemoProgress.Line] = []
         if ready {
             let deadline = ContinuousClock.now + .seconds(5)
             while setupMs == nil && ContinuousClock.now < deadline {
@@ -152,8 +182,11 @@ struct DemoRunner {
                     try await Task.sleep(for: .milliseconds(5))
                 }
             }
-            try await Task.sleep(for: duration)  // the demo relays for as long as asked
+            try await relayForDuration(relay: relay, fake: fake, monitor: &monitor, lines: &lines, started: started)
         }
+
+        // relayd's counters as the media ends (the guest's status is gone once it left).
+        let last = await relay.relayStatuses().first
 
         // 2. The guest leaves.
         var leaveStatus: Int?
@@ -165,6 +198,12 @@ struct DemoRunner {
                 pathGoneMs = Self.milliseconds(ContinuousClock.now - leaving)
             }
         }
+        let statistics = fake.media.statistics
+        let media = Report.Media(
+            impairment: impairment?.description ?? "none", framesSent: statistics.recordedVideoFramesSent,
+            nacksSent: last?.media?.nacksSent ?? 0, plisSent: last?.media?.plisSent ?? 0, packetsLost: last?.media?.packetsLost ?? 0,
+            impairmentDropped: statistics.datagramsDroppedByImpairment, freezes: monitor.freezes, stalls: monitor.stalls,
+            longestGapMs: Int(Self.milliseconds(monitor.longestGap)))
         let relaysLeft = await relay.relayStatuses().count
         let callsLeft = await fake.api.sessionsHoldingTracks().count
         await relay.shutdown()
@@ -187,9 +226,39 @@ struct DemoRunner {
             answerCodecs: answer?.mediaSections.flatMap { $0.negotiatedCodecs.codecs.map(\.summary) } ?? [],
             leaveStatus: leaveStatus)
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        return Report(setupMs: setupMs, durationS: seconds, publish: publish, guests: [guest],
-                      teardown: .init(pathGoneMs: pathGoneMs, callsSessionsLeft: callsLeft, relaysLeft: relaysLeft),
+        return Report(setupMs: setupMs, durationS: seconds, publish: publish, guests: [guest], media: media,
+                      progress: progressInterval == nil ? nil : lines, teardown: .init(pathGoneMs: pathGoneMs, callsSessionsLeft: callsLeft, relaysLeft: relaysLeft),
                       log: capture.entries.filter { $0.level >= .info && $0["component"] == nil }.map(\.message))
+    }
+
+    /// Relays for `duration` (the demo's run time), sampling relayd's frame count every 50 ms
+    /// for freezes and stalls and, with `--progress`, taking a progress line every interval.
+    private func relayForDuration(relay: RelayServer, fake: FakeCallsServer, monitor: inout DemoProgress,
+                                  lines: inout [DemoProgress.Line], started: ContinuousClock.Instant) async throws {
+        let begin = ContinuousClock.now
+        let end = begin + duration
+        var nextLine = progressInterval.map { begin + $0 }
+        while true {
+            let now = ContinuousClock.now
+            let status = await relay.relayStatuses().first
+            monitor.sample(videoFramesOut: status?.rtmp?.videoFramesSent ?? 0, now: now)
+            if let due = nextLine, let interval = progressInterval, now >= due {
+                let statistics = fake.media.statistics
+                let line = DemoProgress.Line(
+                    elapsedS: (Self.milliseconds(now - started) / 100).rounded() / 10, rssMiB: DemoProgress.residentMiB(),
+                    videoFramesOut: status?.rtmp?.videoFramesSent ?? 0, audioFramesOut: status?.rtmp?.audioFramesSent ?? 0,
+                    framesSent: statistics.recordedVideoFramesSent, freezes: monitor.freezes, stalls: monitor.stalls,
+                    longestGapMs: Int(Self.milliseconds(monitor.longestGap)), nacksSent: status?.media?.nacksSent ?? 0,
+                    plisSent: status?.media?.plisSent ?? 0, packetsLost: status?.media?.packetsLost ?? 0,
+                    impairmentDropped: statistics.datagramsDroppedByImpairment, relayState: status?.state ?? "gone",
+                    logEntries: capture.entries.count)
+                lines.append(line)
+                onProgress(line)
+                nextLine = due + interval
+            }
+            guard now < end else { return }
+            try await Task.sleep(until: min(end, now + .milliseconds(50)), clock: .continuous)
+        }
     }
 
     static func date(_ iso: String) -> Date? {

@@ -15,6 +15,10 @@ struct FakeCallsCommand: AsyncParsableCommand {
             status codes and errors as the real service; its SDP answers are real (ICE-lite, a DTLS \
             certificate fingerprint, a host candidate on its UDP media port). Point relayd at it with \
             relay.calls_base_url: http://127.0.0.1:<port>/v1 and the same app id and token.
+
+            With --impair, every datagram of its media socket (both directions) goes through a             netem-like model, e.g.
+              relayd fake-calls --fixtures Fixtures/rtp --impair loss=5%,burst=300ms/3s,jitter=20ms,seed=1
+            Keys: loss=P%, burst=LENGTH/PERIOD (drop everything for LENGTH every PERIOD),             reorder=P%[/EXTRA] (default extra delay 20ms), dup=P%, delay=D, jitter=D (uniform ±),             rate=Nkbit|Nmbit with queue=D (tail drop past that queueing delay, default 500ms), seed=N.
             """
     )
 
@@ -44,6 +48,17 @@ struct FakeCallsCommand: AsyncParsableCommand {
         valueName: "dir"))
     var fixtures: String?
 
+    @Option(help: ArgumentHelp(
+        "Impair the media socket (both directions), e.g. loss=5%,burst=300ms/3s,reorder=10%,dup=2%,delay=20ms,jitter=50ms,rate=500kbit,seed=1.",
+        valueName: "spec"))
+    var impair: String?
+
+    func validate() throws {
+        if let impair {
+            do { _ = try NetworkImpairment.Profile.parse(impair) } catch { throw ValidationError(error.description) }
+        }
+    }
+
     func run() async throws {
         RelayLogging.bootstrap(level: .info, secrets: [])
         let logger = Logger(label: "fake-calls")
@@ -57,6 +72,10 @@ struct FakeCallsCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: record, withIntermediateDirectories: true)
             options.recordDirectory = record
             if recordKeyframeInterval > 0 { options.recordKeyframeInterval = .milliseconds(Int64(recordKeyframeInterval * 1000)) }
+        }
+        if let impair {
+            options.impairment = try NetworkImpairment.Profile.parse(impair)
+            print("fake-calls: impairing the media socket: \(options.impairment?.description ?? "none")")
         }
         let fake = try FakeCallsServer(host: host, port: port, options: options, logger: logger)
         print("fake-calls: Calls API at \(fake.baseURL)/apps/\(appId) (media UDP \(host):\(fake.udpPort))\(record.map { "; recording publishers into \($0)" } ?? ""); Ctrl-C stops it")

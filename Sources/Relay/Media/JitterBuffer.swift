@@ -79,10 +79,12 @@ public struct JitterBuffer: Sendable {
         slots = Array(repeating: Slot(arrival: now), count: max(configuration.capacity, 16))
     }
 
-    /// How long a hole is waited for: four times the jitter plus a round trip, within bounds.
+    /// How long a hole is waited for: four times the jitter plus a round trip, and at least long
+    /// enough for the NACK to be repeated twice (the first NACK or its retransmission can be
+    /// lost as well), within bounds.
     public var targetWait: Duration {
         let jitterSeconds = jitter / Double(configuration.clockRate)
-        let wait = Duration.seconds(4 * jitterSeconds) + roundTripTime
+        let wait = max(Duration.seconds(4 * jitterSeconds) + roundTripTime, configuration.nackDelay + roundTripTime * 3)
         return min(max(wait, configuration.minimumWait), configuration.maximumWait)
     }
 
