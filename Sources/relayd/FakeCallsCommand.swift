@@ -16,9 +16,19 @@ struct FakeCallsCommand: AsyncParsableCommand {
             certificate fingerprint, a host candidate on its UDP media port). Point relayd at it with \
             relay.calls_base_url: http://127.0.0.1:<port>/v1 and the same app id and token.
 
-            With --impair, every datagram of its media socket (both directions) goes through a             netem-like model, e.g.
+            With --impair, every datagram of its media socket (both directions) goes through a \
+            netem-like model, e.g.
               relayd fake-calls --fixtures Fixtures/rtp --impair loss=5%,burst=300ms/3s,jitter=20ms,seed=1
-            Keys: loss=P%, burst=LENGTH/PERIOD (drop everything for LENGTH every PERIOD),             reorder=P%[/EXTRA] (default extra delay 20ms), dup=P%, delay=D, jitter=D (uniform ±),             rate=Nkbit|Nmbit with queue=D (tail drop past that queueing delay, default 500ms), seed=N.
+            Keys: loss=P%, burst=LENGTH/PERIOD (drop everything for LENGTH every PERIOD), \
+            reorder=P%[/EXTRA] (default extra delay 20ms), dup=P%, delay=D, jitter=D (uniform ±), \
+            rate=Nkbit|Nmbit with queue=D (tail drop past that queueing delay, default 500ms), seed=N.
+
+            With --fault (repeatable), API requests fail the way real Calls can, e.g.
+              relayd fake-calls --fault tracks/new@publisher=delay:5s --fault renegotiate@subscriber=410x1
+            Form: ENDPOINT[@TARGET]=ACTION[xN]. Endpoints: sessions/new, tracks/new, renegotiate, \
+            tracks/close, session, any. Targets: publisher, subscriber, or N (the Nth session). \
+            Actions: delay:<n>ms|s, an HTTP status (425, 410, 500…, or STATUS:CODE), malformed, truncated; \
+            xN applies the rule to the first N matching requests only.
             """
     )
 
@@ -53,9 +63,17 @@ struct FakeCallsCommand: AsyncParsableCommand {
         valueName: "spec"))
     var impair: String?
 
+    @Option(help: ArgumentHelp(
+        "Make API requests fail (repeatable), e.g. tracks/new@publisher=delay:5s, renegotiate@subscriber=410x1, sessions/new=500x2, any=malformed.",
+        valueName: "rule"))
+    var fault: [String] = []
+
     func validate() throws {
         if let impair {
             do { _ = try NetworkImpairment.Profile.parse(impair) } catch { throw ValidationError(error.description) }
+        }
+        for rule in fault where FakeCallsFault(spec: rule) == nil {
+            throw ValidationError("--fault \(rule): not a rule. Write ENDPOINT[@TARGET]=ACTION[xN], e.g. tracks/new@publisher=delay:5s or renegotiate@subscriber=410x1 (see --help)")
         }
     }
 
@@ -78,6 +96,11 @@ struct FakeCallsCommand: AsyncParsableCommand {
             print("fake-calls: impairing the media socket: \(options.impairment?.description ?? "none")")
         }
         let fake = try FakeCallsServer(host: host, port: port, options: options, logger: logger)
+        let faults = fault.compactMap(FakeCallsFault.init(spec:))
+        if !faults.isEmpty {
+            await fake.setFaults(faults)
+            print("fake-calls: injecting faults: \(fault.joined(separator: ", "))")
+        }
         print("fake-calls: Calls API at \(fake.baseURL)/apps/\(appId) (media UDP \(host):\(fake.udpPort))\(record.map { "; recording publishers into \($0)" } ?? ""); Ctrl-C stops it")
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

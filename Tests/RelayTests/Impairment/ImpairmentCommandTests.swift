@@ -65,4 +65,12 @@ struct ImpairmentCommandTests {
         let help = try Self.relayd(["demo", "--help"])
         #expect(help.stdout.contains("--impair") && help.stdout.contains("burst=300ms/3s"))
     }
+
+    @Test func aBadFaultRuleIsRefusedWithTheForm() throws {
+        let run = try Self.relayd(["fake-calls", "--fault", "tracks/new@nobody=425"])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("ENDPOINT[@TARGET]=ACTION[xN]"), "\(run.stderr)")
+        let help = try Self.relayd(["fake-calls", "--help"])
+        #expect(help.stdout.contains("--fault") && help.stdout.contains("renegotiate@subscriber=410x1"))
+    }
 }
