@@ -1,3 +1,5 @@
+import Relay
+
 /// A netem-like model of a bad network path, applied to one direction of datagrams (sans-IO: a
 /// datagram's size and the time in, when its copies may leave out; no clock, socket or thread).
 ///
@@ -53,10 +55,10 @@ public struct NetworkImpairment: Sendable {
     public let start: ContinuousClock.Instant
     public private(set) var counters = Counters()
 
-    private var lossRandom: ImpairmentRandom
-    private var duplicateRandom: ImpairmentRandom
-    private var jitterRandom: ImpairmentRandom
-    private var reorderRandom: ImpairmentRandom
+    private var lossRandom: SplitMix64
+    private var duplicateRandom: SplitMix64
+    private var jitterRandom: SplitMix64
+    private var reorderRandom: SplitMix64
     /// Token bucket: bytes available at `tokensAt` (which is later than now while a queue waits).
     private var tokens: Double
     private var tokensAt: ContinuousClock.Instant
@@ -68,10 +70,10 @@ public struct NetworkImpairment: Sendable {
         self.profile = profile
         self.start = start
         let seed = profile.seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
-        lossRandom = ImpairmentRandom(seed: seed, salt: 1)
-        duplicateRandom = ImpairmentRandom(seed: seed, salt: 2)
-        jitterRandom = ImpairmentRandom(seed: seed, salt: 3)
-        reorderRandom = ImpairmentRandom(seed: seed, salt: 4)
+        lossRandom = Self.stream(seed, 1)
+        duplicateRandom = Self.stream(seed, 2)
+        jitterRandom = Self.stream(seed, 3)
+        reorderRandom = Self.stream(seed, 4)
         tokens = Double(profile.bucketBytes)
         tokensAt = start
     }
@@ -147,28 +149,13 @@ public struct NetworkImpairment: Sendable {
         return windows
     }
 
+    /// One generator per feature, so switching one feature on does not change what another picks.
+    private static func stream(_ seed: UInt64, _ salt: UInt64) -> SplitMix64 {
+        SplitMix64(seed: seed &+ salt &* 0xD1B5_4A32_D192_ED03)
+    }
+
     static func nanos(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds &* 1_000_000_000 &+ attoseconds / 1_000_000_000
     }
-}
-
-/// SplitMix64: small, fast, seedable; good enough to pick which datagrams to drop.
-struct ImpairmentRandom: Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64, salt: UInt64) {
-        state = seed &+ salt &* 0xD1B5_4A32_D192_ED03
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }

@@ -46,13 +46,13 @@ public struct RetrySchedule: Sendable {
     public private(set) var attempts = 0
     public private(set) var waited: Duration = .zero
     private var nextBase: Duration
-    private var random: RetryJitterRandom
+    private var random: SplitMix64
 
     public init(policy: RetryPolicy) {
         self.policy = policy
         self.nextBase = policy.initialDelay
         var system = SystemRandomNumberGenerator()
-        self.random = RetryJitterRandom(seed: policy.jitterSeed ?? system.next())
+        self.random = SplitMix64(seed: policy.jitterSeed ?? system.next())
     }
 
     /// Records a failed attempt; returns how long to wait before the next one, or nil when the
@@ -69,19 +69,6 @@ public struct RetrySchedule: Sendable {
         waited += delay
         nextBase = min(nextBase * max(policy.multiplier, 1), policy.maxDelay)
         return delay
-    }
-}
-
-/// A tiny deterministic generator for jitter (not for anything secret).
-struct RetryJitterRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func randomLinesNeverTrap() {
-        var random = ICERandom(seed: 9)
+        var random = SplitMix64(seed: 9)
         let tokens = ["candidate:1", "1", "udp", "2122260223", "10.0.0.1", "::1", "5000", "typ", "host", "raddr",
                       "rport", "x.local", "-1", "99999999999", "", "srflx", "generation"]
         for _ in 0..<3000 {

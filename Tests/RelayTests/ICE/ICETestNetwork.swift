@@ -21,7 +21,7 @@ struct ICETestNetwork {
     let bAddresses: Set<SocketAddress>
     let start: Instant
     var now: Instant
-    var random: ICERandom
+    var random: SplitMix64
 
     var lossRate = 0.0
     var duplicateRate = 0.0
@@ -45,7 +45,7 @@ struct ICETestNetwork {
         self.bAddresses = Set(bAddresses)
         self.start = ContinuousClock.now
         self.now = start
-        self.random = ICERandom(seed: seed)
+        self.random = SplitMix64(seed: seed)
     }
 
     var elapsed: Duration { now - start }

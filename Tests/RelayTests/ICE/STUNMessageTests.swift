@@ -172,7 +172,7 @@ enum RFC5769 {
     }
 
     @Test func parserSurvivesRandomTruncatedAndMutatedInput() {
-        var random = ICERandom(seed: 0x5EED)
+        var random = SplitMix64(seed: 0x5EED)
         let seeds = [RFC5769.request, RFC5769.ipv4Response, RFC5769.ipv6Response]
         var accepted = 0
         for round in 0..<5000 {
@@ -221,7 +221,7 @@ enum RFC5769 {
     }
 
     @Test func agentSurvivesRandomDatagrams() {
-        var random = ICERandom(seed: 42)
+        var random = SplitMix64(seed: 42)
         for mode in [ICEMode.controlling, .controlled, .lite] {
             var agent = ICEAgent(configuration: ICEConfiguration(
                 mode: mode, localCredentials: ICECredentials(ufrag: "evtj", password: RFC5769.password), randomSeed: 3))

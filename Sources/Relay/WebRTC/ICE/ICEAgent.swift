@@ -17,7 +17,7 @@ public struct ICEAgent: Sendable {
     public internal(set) var localCandidates: [ICECandidate] = []
     public internal(set) var remoteCandidates: [ICECandidate] = []
 
-    var random: ICERandom
+    var random: SplitMix64
     var pairs: [CandidatePair] = []
     var transactions: [STUNTransactionID: Transaction] = [:]
     /// Pair indices waiting for a triggered check, first come first served.
@@ -38,7 +38,7 @@ public struct ICEAgent: Sendable {
 
     public init(configuration: ICEConfiguration) {
         self.configuration = configuration
-        var random = configuration.randomSeed.map(ICERandom.init(seed:)) ?? ICERandom()
+        var random = configuration.randomSeed.map(SplitMix64.init(seed:)) ?? SplitMix64()
         self.tieBreaker = configuration.tieBreaker ?? random.next()
         self.random = random
         self.role = configuration.mode == .controlling ? .controlling : .controlled

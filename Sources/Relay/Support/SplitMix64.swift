@@ -1,6 +1,7 @@
-/// SplitMix64: a tiny deterministic generator, so tests can seed the agent's transaction ids,
-/// tie-breaker and consent jitter and get the same run every time.
-public struct ICERandom: RandomNumberGenerator, Sendable {
+/// SplitMix64: a tiny, fast, seedable generator. Everything in the project that needs
+/// repeatable randomness uses it — ICE transaction ids and tie-breakers, retry jitter,
+/// FakeCalls' network impairment, tests — so a seed replays a run exactly.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     public init(seed: UInt64) { state = seed }
@@ -18,4 +19,7 @@ public struct ICERandom: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// Uniform in [0, 1), from the top 53 bits.
+    public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }
