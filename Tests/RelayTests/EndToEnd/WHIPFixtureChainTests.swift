@@ -186,8 +186,9 @@ import Testing
     func demoPrintsTheReportAsJSON() throws {
         let directory = try ExternalTool.temporaryDirectory("demo")
         defer { try? FileManager.default.removeItem(at: directory) }
+        let binary = try #require(RelaydBinary.location)
         let process = Process()
-        process.executableURL = try #require(RelaydBinary.location)
+        process.executableURL = binary
         process.arguments = ["demo", "--duration", "3", "--json"]
         process.currentDirectoryURL = directory  // its recordings go to ./out/demo
         let out = Pipe()

@@ -9,8 +9,9 @@ struct ImpairmentCommandTests {
     static func relayd(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let directory = try ExternalTool.temporaryDirectory("impair-cli")
         defer { try? FileManager.default.removeItem(at: directory) }
+        let binary = try #require(RelaydBinary.location)
         let process = Process()
-        process.executableURL = try #require(RelaydBinary.location)
+        process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
         let out = Pipe(), err = Pipe()
