@@ -23,8 +23,8 @@ import Relay
 /// gets recorded RTP (`RecordedRTPPlayer`) on its mids at once, routed like a browser's.
 ///
 /// `@unchecked Sendable`: `lock` guards `commands`, `stopRequested`, `snapshot`, `flowing`,
-/// `mode`, `impairmentProfile` and `thread`; the engine (connections, routes) lives on the driver thread only; the pipe
-/// descriptors are immutable and closed after the thread was joined.
+/// `mode`, `impairmentProfile` and `thread`; the engine (connections, routes) lives on the
+/// driver thread only; the wake-up pipe is closed after the thread was joined.
 public final class FakeSFUMedia: @unchecked Sendable {
     /// The bound address (the candidate every session's SDP announces).
     public let localAddress: SocketAddress
@@ -50,8 +50,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
     private var impairmentProfile: NetworkImpairment.Profile?
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    private let wakeup: WakePipe
     /// Used by the driver thread only (closed by it on the way out).
     private let socket: UDPSocket
 
@@ -63,16 +62,11 @@ public final class FakeSFUMedia: @unchecked Sendable {
     public init(bindTo address: SocketAddress, recordDirectory: String? = nil, recordKeyframeInterval: Duration? = nil,
                 onPublisherFlowing: @escaping @Sendable (String) -> Void = { _ in }) throws {
         let socket = try UDPSocket(bindTo: address)
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else {
-            throw FixtureMediaSource.LoadError(description: "cannot create the SFU media thread's wakeup pipe (errno \(errno))")
+        do {
+            wakeup = try WakePipe()
+        } catch {
+            throw FixtureMediaSource.LoadError(description: "the SFU media thread: \(error)")
         }
-        for fd in fds {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        }
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
         localAddress = socket.localAddress
         self.socket = socket
         let thread = Thread { [self] in
@@ -103,8 +97,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
         wake()
         finished.wait()
         lock.withLock { thread = nil }
-        close(wakeRead)
-        close(wakeWrite)
+        wakeup.close()
     }
 
     /// A session's offer/answer completed: create (or update) its connection and routes. In
@@ -188,10 +181,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
         wake()
     }
 
-    private func wake() {
-        var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
-    }
+    private func wake() { wakeup.wake() }
 
     // MARK: The driver thread
 
@@ -205,7 +195,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
         }
         var pending: [Command] = []
         var fds = [pollfd(fd: engine.socket.fd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+                   pollfd(fd: wakeup.readDescriptor, events: Int16(POLLIN), revents: 0)]
         var lastFlowingUpdate = ContinuousClock.now
         while true {
             let stopping = lock.withLock {
@@ -232,10 +222,7 @@ public final class FakeSFUMedia: @unchecked Sendable {
             fds[0].revents = 0
             fds[1].revents = 0
             if poll(&fds, 2, timeout) > 0 {
-                if fds[1].revents != 0 {
-                    var bytes = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-                    while withUnsafeMutableBytes(of: &bytes, { read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
-                }
+                if fds[1].revents != 0 { wakeup.drain() }
                 if fds[0].revents != 0 {
                     // A bounded batch, so timers and fixtures get their turn under a flood.
                     for _ in 0..<256 {
