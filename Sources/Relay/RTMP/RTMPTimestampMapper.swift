@@ -1,8 +1,11 @@
 /// Turns capture times from one clock (any origin) into RTMP millisecond timestamps: the first
-/// sent media sample is 0, each track never goes backwards, nothing is negative.
+/// sent media sample is 0, each track never goes backwards, nothing is negative, and video DTS
+/// strictly increases (muxers refuse two video frames with one DTS: FFmpeg says
+/// "non monotonically increasing dts").
 public struct RTMPTimestampMapper: Sendable {
     private var base: Duration?
     private var lastVideo: Int64 = 0
+    private var videoSent = false
     private var lastAudio: Int64 = 0
     public private(set) var regressionsFixed = 0
 
@@ -21,10 +24,14 @@ public struct RTMPTimestampMapper: Sendable {
 
     /// (tag timestamp = DTS, composition time = PTS − DTS) for a video access unit.
     public mutating func video(pts: Duration, dts: Duration) -> (timestamp: UInt32, compositionTime: Int32) {
-        var d = relative(dts)
+        var d = max(0, relative(dts))
         let p = relative(pts)
-        if d < lastVideo { regressionsFixed += 1; d = lastVideo }
-        d = max(0, d)
+        if videoSent && d <= lastVideo {
+            // A frame at or before the last one: 1 ms after it, its PTS kept where it can be.
+            regressionsFixed += 1
+            d = lastVideo + 1
+        }
+        videoSent = true
         lastVideo = d
         let cts = Int32(clamping: max(0, min(p - d, 0x7FFFFF)))
         return (UInt32(truncatingIfNeeded: d), cts)
