@@ -263,20 +263,20 @@ final class RTMPIngest: @unchecked Sendable {
         }
     }
 
-    /// Ends the publish; `closing` records the connection's end in the same state change, so
-    /// whoever sees the path gone also sees why.
+    /// Ends the publish; `closing` records the connection's end in the same state change, and the
+    /// log line goes out before it, so whoever sees the path gone also sees why.
     private func endPublish(_ c: IngestConnection, path: String, reason: String, closing: ClosedConnection? = nil) {
         c.publishedPath = nil
         c.recorder?.close()
         c.recorder = nil
         let check = c.check
+        logger.info("path '\(path)' unpublished by conn \(c.id) (\(reason)); stream check: \(check)")
         state.update { s in
             if s.paths[path]?.sourceID == c.id { s.paths[path] = nil }
             s.lastStreamCheck[path] = check
             s.connections[c.id]?.state = "idle"
             if let closing { s.recordClosed(closing) }
         }
-        logger.info("path '\(path)' unpublished by conn \(c.id) (\(reason)); stream check: \(check)")
         onEvent(.publishStopped(path: path, connectionID: c.id, reason: reason, streamCheck: check))
     }
 
