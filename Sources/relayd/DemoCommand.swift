@@ -50,17 +50,14 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Impair FakeCalls' media socket (both directions), e.g. loss=5%,burst=300ms/3s,reorder=10%,dup=2%,delay=20ms,jitter=50ms,rate=500kbit,seed=1.",
-        valueName: "spec"))
-    var impair: String?
+        valueName: "spec"), transform: NetworkImpairment.Profile.commandLine)
+    var impair: NetworkImpairment.Profile?
 
     @Option(help: ArgumentHelp("Print a JSON progress line (memory, frames, freezes, stalls) every SECONDS while relaying.",
                                valueName: "seconds"))
     var progress: Double?
 
     func validate() throws {
-        if let impair {
-            do { _ = try NetworkImpairment.Profile.parse(impair) } catch { throw ValidationError(error.description) }
-        }
         if let progress, !(progress > 0 && progress.isFinite) {
             throw ValidationError("--progress must be a positive number of seconds, got \(progress)")
         }
@@ -88,7 +85,7 @@ struct DemoCommand: AsyncParsableCommand {
         let records = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("out/demo")
         var runner = DemoRunner(fixtures: fixtures, recordDirectory: records,
                                 duration: .milliseconds(Int(duration * 1000)), logger: logger, capture: capture)
-        if let impair { runner.impairment = try NetworkImpairment.Profile.parse(impair) }
+        runner.impairment = impair
         runner.progressInterval = progress.map { .milliseconds(Int($0 * 1000)) }
         runner.onProgress = { line in
             // Straight to the descriptor: a pipe reader (make soak) sees each line as it is taken.

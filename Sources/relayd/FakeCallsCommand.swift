@@ -60,8 +60,8 @@ struct FakeCallsCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Impair the media socket (both directions), e.g. loss=5%,burst=300ms/3s,reorder=10%,dup=2%,delay=20ms,jitter=50ms,rate=500kbit,seed=1.",
-        valueName: "spec"))
-    var impair: String?
+        valueName: "spec"), transform: NetworkImpairment.Profile.commandLine)
+    var impair: NetworkImpairment.Profile?
 
     @Option(help: ArgumentHelp(
         "Make API requests fail (repeatable), e.g. tracks/new@publisher=delay:5s, renegotiate@subscriber=410x1, sessions/new=500x2, any=malformed.",
@@ -69,9 +69,6 @@ struct FakeCallsCommand: AsyncParsableCommand {
     var fault: [String] = []
 
     func validate() throws {
-        if let impair {
-            do { _ = try NetworkImpairment.Profile.parse(impair) } catch { throw ValidationError(error.description) }
-        }
         for rule in fault where FakeCallsFault(spec: rule) == nil {
             throw ValidationError("--fault \(rule): not a rule. Write ENDPOINT[@TARGET]=ACTION[xN], e.g. tracks/new@publisher=delay:5s or renegotiate@subscriber=410x1 (see --help)")
         }
@@ -92,7 +89,7 @@ struct FakeCallsCommand: AsyncParsableCommand {
             if recordKeyframeInterval > 0 { options.recordKeyframeInterval = .milliseconds(Int64(recordKeyframeInterval * 1000)) }
         }
         if let impair {
-            options.impairment = try NetworkImpairment.Profile.parse(impair)
+            options.impairment = impair
             print("fake-calls: impairing the media socket: \(options.impairment?.description ?? "none")")
         }
         let fake = try FakeCallsServer(host: host, port: port, options: options, logger: logger)
